@@ -1,0 +1,55 @@
+"""Run migrations over an async engine, against SIGNET_DATABASE_URL unless told otherwise."""
+
+import asyncio
+from logging.config import fileConfig
+
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from alembic import context
+from api.config import get_settings
+from api.db import create_engine
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = SQLModel.metadata
+
+
+def _database_url() -> str:
+    # Tests and tools pass a URL explicitly; everyone else migrates the configured database.
+    return config.get_main_option("sqlalchemy.url") or get_settings().database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_database_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_migrations(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_online() -> None:
+    engine = create_engine(_database_url())
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run_migrations)
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_migrations_online())

@@ -1,0 +1,1 @@
+"""Signet: turn an identity assertion into a first-party signed session."""

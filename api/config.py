@@ -1,0 +1,113 @@
+"""Settings, read once from `SIGNET_*` environment variables and validated at start-up."""
+
+import logging
+import re
+import secrets
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger("signet.config")
+
+DEV_ORIGIN = "http://127.0.0.1:8000"
+MIN_SECRET_KEY_LENGTH = 32
+# RFC 6265 cookie-name token: visible ASCII without separators.
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+class Settings(BaseSettings):
+    """Everything Signet reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNET_", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./signet.db"
+    # Required in production; development fills them in (see _development_defaults).
+    secret_key: SecretStr
+    verifier_url: str
+    audience: str
+    verifier_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+    session_max_age: Annotated[int, Field(gt=0)] = 14 * 24 * 60 * 60
+    cookie_name: str = "signet_session"
+    cookie_secure: bool = True
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @field_validator("cookie_name")
+    @classmethod
+    def _cookie_name_is_a_token(cls, value: str) -> str:
+        if not _COOKIE_NAME.fullmatch(value):
+            raise ValueError("must be a cookie-name token (letters, digits and -_.)")
+        return value
+
+    @field_validator("verifier_url")
+    @classmethod
+    def _verifier_url_is_http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("audience")
+    @classmethod
+    def _audience_is_an_origin(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError("must be the origin users sign in to, like https://app.example")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_defaults(cls, data: Any) -> Any:
+        """In development, point at the built-in identity provider on the quickstart address."""
+        if not isinstance(data, dict) or data.get("env", "development") != "development":
+            return data
+        data = dict(data)
+        if data.get("secret_key") is None:
+            logger.warning("SIGNET_SECRET_KEY is unset: sessions last until the server restarts")
+            data["secret_key"] = secrets.token_urlsafe(32)
+        data.setdefault("verifier_url", f"{DEV_ORIGIN}/dev-idp/verify")
+        data.setdefault("audience", DEV_ORIGIN)
+        return data
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_long(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+
+class InvalidSettings(Exception):
+    """The environment does not describe a service that may start."""
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per problem, named by its environment variable."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        name = f"SIGNET_{field.upper()}" if field else "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "\n".join(lines)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise InvalidSettings(describe_errors(error)) from None

@@ -1,0 +1,93 @@
+"""The application factory: `uvicorn --factory api.main:create_app`."""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import devidp
+from api.config import InvalidSettings, Settings, get_settings
+from api.db import create_engine, create_sessionmaker
+from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.routes import auth, health
+
+logger = logging.getLogger("signet")
+
+HTTP_POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        engine = create_engine(settings.database_url)
+        async with httpx.AsyncClient(
+            limits=HTTP_POOL_LIMITS,
+            timeout=settings.verifier_timeout,
+            follow_redirects=False,
+            headers={"User-Agent": "signet"},
+        ) as http_client:
+            try:
+                yield {"http_client": http_client, "sessionmaker": create_sessionmaker(engine)}
+            finally:
+                await engine.dispose()
+
+    return lifespan
+
+
+def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            if "SessionCookie" in schemes:
+                schemes["SessionCookie"]["name"] = settings.cookie_name
+            _errors_as_problems(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def _errors_as_problems(schema: dict[str, Any]) -> None:
+    # FastAPI files every documented response under the route's media type; errors are problems.
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service from `settings`, or from the environment."""
+    if settings is None:
+        try:
+            settings = get_settings()
+        except InvalidSettings as error:
+            raise SystemExit(f"signet: refusing to start, invalid settings:\n{error}") from None
+    if settings.is_development:
+        logger.warning("SIGNET_ENV=development: the development identity provider is mounted")
+
+    app = FastAPI(
+        title="Signet",
+        version="0.1.0",
+        summary="Turn an identity assertion into a first-party signed session.",
+        lifespan=_lifespan(settings),
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(auth.router)
+    app.include_router(health.router)
+    if settings.is_development:
+        app.include_router(devidp.router)
+    app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,169 @@
+"""RFC 9457 problem details: the one shape of every error Signet answers."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.verifiers.base import AssertionRejected, VerifierUnavailable
+
+logger = logging.getLogger("signet.problems")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:signet:problem:"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem."""
+
+    type: str = Field(default="about:blank", examples=["urn:signet:problem:not-authenticated"])
+    title: str = Field(examples=["Not authenticated"])
+    status: int = Field(examples=[401])
+    detail: str = Field(examples=["Sign in first."])
+
+
+class ValidationIssue(BaseModel):
+    """One thing wrong with the request; the offending value is never echoed."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationProblem(Problem):
+    """A request whose shape is wrong, with each validation error."""
+
+    errors: list[ValidationIssue]
+
+
+class ProblemError(Exception):
+    """An error Signet means to answer with a problem response."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        slug: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.problem = Problem(
+            type=PROBLEM_TYPE_BASE + slug, title=title, status=status, detail=detail
+        )
+        self.headers = headers
+
+
+class NotAuthenticated(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            401,
+            slug="not-authenticated",
+            title="Not authenticated",
+            detail="There is no valid session; sign in first.",
+        )
+
+
+class UnsupportedMediaType(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            415,
+            slug="unsupported-media-type",
+            title="Unsupported media type",
+            detail="Send the request body as application/json.",
+        )
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(mode="json"),
+        status_code=problem.status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def _status_problem(status: int, detail: str | None = None) -> Problem:
+    phrase = HTTPStatus(status).phrase
+    return Problem(title=phrase, status=status, detail=detail or phrase)
+
+
+async def _problem_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ProblemError)
+    return problem_response(error.problem, error.headers)
+
+
+async def _assertion_rejected(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AssertionRejected)
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + "assertion-rejected",
+        title="Assertion rejected",
+        status=401,
+        detail="The identity provider did not vouch for this assertion.",
+    )
+    return problem_response(problem)
+
+
+async def _verifier_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, VerifierUnavailable)
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + "verifier-unavailable",
+        title="Verifier unavailable",
+        status=503,
+        detail="The identity verifier could not be reached; try again shortly.",
+    )
+    return problem_response(problem, {"Retry-After": str(error.retry_after)})
+
+
+async def _http_exception(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    detail = error.detail if isinstance(error.detail, str) else None
+    return problem_response(_status_problem(error.status_code, detail), error.headers)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    issues = [
+        ValidationIssue(loc=list(issue["loc"]), msg=issue["msg"], type=issue["type"])
+        for issue in error.errors()
+    ]
+    problem = ValidationProblem(
+        type=PROBLEM_TYPE_BASE + "invalid-request",
+        title="Invalid request",
+        status=422,
+        detail="The request does not have the documented shape.",
+        errors=issues,
+    )
+    return problem_response(problem)
+
+
+async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error", exc_info=error)
+    return problem_response(_status_problem(500, "Something went wrong on our side."))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error as application/problem+json."""
+    app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(AssertionRejected, _assertion_rejected)
+    app.add_exception_handler(VerifierUnavailable, _verifier_unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting these error statuses with the problem schema."""
+    return {
+        status: {
+            "model": ValidationProblem if status == 422 else Problem,
+            "description": HTTPStatus(status).phrase,
+        }
+        for status in statuses
+    }

@@ -1,0 +1,1 @@
+"""Verifiers: they decide whether an assertion proves an email address."""
