@@ -1,0 +1,96 @@
+"""Fixtures: an app on its own database, a fake verifier and clock, an HTTP client."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.config import Settings
+from api.db import create_sessionmaker
+from api.deps import get_clock, get_db_session, get_http_client, get_verifier
+from api.main import create_app
+from api.testing import FakeClock, FakeVerifier
+from tests.databases import SUITE_DATABASE_URL, fresh_database, require_postgres, sqlite_url
+
+APP_ORIGIN = "https://app.example"
+VERIFIER_URL = "https://verifier.example/verify"
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> str:
+    if SUITE_DATABASE_URL is None:
+        return sqlite_url(tmp_path)
+    return await require_postgres()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    async with fresh_database(database_url) as engine:
+        yield engine
+
+
+@pytest.fixture
+async def db_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with create_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        env="production",
+        database_url=database_url,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        verifier_url=VERIFIER_URL,
+        audience=APP_ORIGIN,
+    )
+
+
+@pytest.fixture
+def verifier() -> FakeVerifier:
+    return FakeVerifier()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    """The verifier's HTTP client; tests that reach it mock it with respx."""
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def app(
+    settings: Settings,
+    engine: AsyncEngine,
+    verifier: FakeVerifier,
+    clock: FakeClock,
+    http_client: httpx.AsyncClient,
+) -> FastAPI:
+    """The app as configured by `settings`, its outside world replaced through dependencies."""
+    app = create_app(settings)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def test_db_session() -> AsyncIterator[AsyncSession]:
+        async with sessionmaker() as session:
+            yield session
+
+    app.dependency_overrides[get_db_session] = test_db_session
+    app.dependency_overrides[get_http_client] = lambda: http_client
+    app.dependency_overrides[get_verifier] = lambda: verifier
+    app.dependency_overrides[get_clock] = lambda: clock
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+        yield client

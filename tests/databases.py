@@ -1,0 +1,82 @@
+"""Throwaway databases: a SQLite file or a PostgreSQL schema per test."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from api.db import create_engine
+
+# Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
+SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")
+# Where the PostgreSQL-only cases look when the suite itself runs on SQLite.
+POSTGRES_URL = os.environ.get(
+    "SIGNET_TEST_POSTGRES_URL",
+    SUITE_DATABASE_URL
+    if SUITE_DATABASE_URL and SUITE_DATABASE_URL.startswith("postgresql")
+    else "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+)
+
+
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite+aiosqlite:///{directory / 'signet.db'}"
+
+
+async def postgres_unreachable_reason(url: str) -> str | None:
+    """Why the PostgreSQL at `url` cannot be used, or None when it can."""
+    engine = create_engine(url, connect_args={"timeout": 3})
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure means "skip", and the reason says which
+        safe_url = make_url(url).render_as_string(hide_password=True)
+        return f"PostgreSQL not reachable at {safe_url}: {type(error).__name__}: {error}"
+    finally:
+        await engine.dispose()
+    return None
+
+
+@asynccontextmanager
+async def fresh_database(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database with Signet's tables, removed afterwards."""
+    if not url.startswith("postgresql"):
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.create_all)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+        return
+
+    schema = f"test_{uuid.uuid4().hex}"
+    admin = create_engine(url)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.create_all)
+        yield engine
+    finally:
+        await engine.dispose()
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+async def require_postgres() -> str:
+    """The PostgreSQL URL for PostgreSQL-only cases; skips the test, saying why, without one."""
+    reason = await postgres_unreachable_reason(POSTGRES_URL)
+    if reason is not None:
+        if SUITE_DATABASE_URL:
+            pytest.fail(f"SIGNET_TEST_DATABASE_URL is set but {reason}")
+        pytest.skip(reason)
+    return POSTGRES_URL

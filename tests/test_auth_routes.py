@@ -1,0 +1,370 @@
+"""The HTTP contract of /auth, with the verifier replaced by a fake through dependency_overrides."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.config import Settings
+from api.models import User
+from api.testing import FakeClock, FakeVerifier
+from api.users import get_user
+
+COOKIE = "signet_session"
+
+
+def set_cookie_attributes(response: httpx.Response) -> dict[str, str]:
+    """The Set-Cookie header as a dict of lower-cased attribute names (value under 'value')."""
+    header = response.headers["set-cookie"]
+    name_value, *attributes = (part.strip() for part in header.split(";"))
+    name, _, value = name_value.partition("=")
+    assert name == COOKIE
+    parsed = {"value": value}
+    for attribute in attributes:
+        key, _, attribute_value = attribute.partition("=")
+        parsed[key.lower()] = attribute_value
+    return parsed
+
+
+async def login(client: httpx.AsyncClient, assertion: str) -> httpx.Response:
+    return await client.post("/auth/login", json={"assertion": assertion})
+
+
+async def test_login_sends_the_assertion_to_the_verifier_and_returns_the_user(
+    client: httpx.AsyncClient, verifier: FakeVerifier
+) -> None:
+    verifier.accept("assertion-for-edith", email="edith@example.com")
+
+    response = await login(client, "assertion-for-edith")
+
+    assert response.status_code == 200
+    assert verifier.seen == ["assertion-for-edith"]
+    assert response.json() == {
+        "email": "edith@example.com",
+        "created_at": "2026-01-01T12:00:00Z",
+        "last_login": "2026-01-01T12:00:00Z",
+    }
+
+
+async def test_login_sets_a_secure_http_only_lax_session_cookie(
+    client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+
+    response = await login(client, "a")
+
+    cookie = set_cookie_attributes(response)
+    assert cookie["value"]
+    assert cookie["httponly"] == ""
+    assert cookie["secure"] == ""
+    assert cookie["samesite"].lower() == "lax"
+    assert cookie["path"] == "/"
+    assert cookie["max-age"] == str(settings.session_max_age)
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_cookie_is_not_secure_when_configured_for_plain_http(
+    app: FastAPI, client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(update={"cookie_secure": False})
+    verifier.accept("a", email="edith@example.com")
+
+    response = await login(client, "a")
+
+    assert "secure" not in set_cookie_attributes(response)
+
+
+async def test_the_session_persists_across_requests(
+    client: httpx.AsyncClient, verifier: FakeVerifier
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+    await login(client, "a")
+
+    first = await client.get("/auth/me")
+    again = await client.get("/auth/me")
+
+    assert first.status_code == again.status_code == 200
+    assert again.json()["email"] == "edith@example.com"
+    assert again.headers["cache-control"] == "no-store"
+
+
+async def test_emails_are_normalised_before_they_key_a_user(
+    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+) -> None:
+    verifier.accept("shouting", email="  Edith@EXAMPLE.com ")
+
+    response = await login(client, "shouting")
+
+    assert response.json()["email"] == "edith@example.com"
+    assert await get_user(session=db_session, email="edith@example.com") is not None
+
+
+async def test_returning_user_keeps_created_at_and_gets_a_new_last_login(
+    client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+    first = (await login(client, "a")).json()
+    clock.advance(3600)
+
+    second = (await login(client, "a")).json()
+
+    assert second["created_at"] == first["created_at"]
+    assert second["last_login"] == "2026-01-01T13:00:00Z"
+
+
+async def test_rejected_assertion_is_401_with_no_cookie_and_no_user(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    response = await login(client, "forged")
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:signet:problem:assertion-rejected"
+    assert "set-cookie" not in response.headers
+    assert await _user_count(db_session) == 0
+
+
+async def test_rejection_does_not_touch_an_existing_user(
+    client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock, db_session: AsyncSession
+) -> None:
+    verifier.accept("good", email="edith@example.com")
+    await login(client, "good")
+    client.cookies.clear()
+    clock.advance(60)
+
+    response = await login(client, "forged")
+
+    assert response.status_code == 401
+    user = await get_user(session=db_session, email="edith@example.com")
+    assert user is not None
+    assert user.last_login == user.created_at
+
+
+async def test_verifier_unavailable_is_503_with_retry_after_and_no_session(
+    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+    verifier.unavailable = True
+
+    response = await login(client, "a")
+
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "set-cookie" not in response.headers
+    assert await _user_count(db_session) == 0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        pytest.param("application/x-www-form-urlencoded", b"assertion=a", id="form post"),
+        pytest.param("text/plain", b'{"assertion": "a"}', id="text/plain JSON"),
+        pytest.param("multipart/form-data; boundary=x", b"--x--", id="multipart"),
+        pytest.param(None, b'{"assertion": "a"}', id="no content type"),
+        pytest.param("application/merge-patch+json", b'{"assertion": "a"}', id="other json"),
+    ],
+)
+async def test_login_bodies_not_declared_as_json_are_415_and_never_verified(
+    client: httpx.AsyncClient,
+    verifier: FakeVerifier,
+    content_type: str | None,
+    content: bytes,
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+    headers = {"content-type": content_type} if content_type else {}
+
+    response = await client.post("/auth/login", content=content, headers=headers)
+
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert verifier.seen == []
+    assert "set-cookie" not in response.headers
+
+
+async def test_json_with_a_charset_is_json(
+    client: httpx.AsyncClient, verifier: FakeVerifier
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+
+    response = await client.post(
+        "/auth/login",
+        content=b'{"assertion": "a"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="missing"),
+        pytest.param({"assertion": ""}, id="empty"),
+        pytest.param({"assertion": 42}, id="number"),
+        pytest.param({"assertion": ["a"]}, id="list"),
+        pytest.param({"assertion": None}, id="null"),
+        pytest.param({"assertion": "a" * 8193}, id="oversized"),
+        pytest.param({"assertion": "a", "audience": "https://evil.example"}, id="extra field"),
+        pytest.param(["a"], id="not an object"),
+    ],
+)
+async def test_json_of_the_wrong_shape_is_422_and_never_verified(
+    client: httpx.AsyncClient, verifier: FakeVerifier, body: object
+) -> None:
+    response = await client.post("/auth/login", json=body)
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {"type", "title", "status", "detail", "errors"} <= problem.keys()
+    assert problem["errors"]
+    assert verifier.seen == []
+
+
+async def test_malformed_json_is_422(client: httpx.AsyncClient, verifier: FakeVerifier) -> None:
+    response = await client.post(
+        "/auth/login", content=b'{"assertion": ', headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert verifier.seen == []
+
+
+async def test_validation_errors_never_echo_the_assertion(client: httpx.AsyncClient) -> None:
+    secret = "s3cret-assertion-" * 600
+
+    response = await client.post("/auth/login", json={"assertion": secret})
+
+    assert response.status_code == 422
+    assert "s3cret-assertion" not in response.text
+
+
+async def test_largest_allowed_assertion_is_verified(
+    client: httpx.AsyncClient, verifier: FakeVerifier
+) -> None:
+    verifier.accept("a" * 8192, email="edith@example.com")
+
+    response = await login(client, "a" * 8192)
+
+    assert response.status_code == 200
+
+
+async def test_me_without_a_session_is_401_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/auth/me")
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "urn:signet:problem:not-authenticated",
+        "title": "Not authenticated",
+        "status": 401,
+        "detail": "There is no valid session; sign in first.",
+    }
+
+
+async def _signed_in_token(client: httpx.AsyncClient, verifier: FakeVerifier) -> str:
+    verifier.accept("a", email="edith@example.com")
+    response = await login(client, "a")
+    client.cookies.clear()
+    return set_cookie_attributes(response)["value"]
+
+
+def _flip_last_character(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(_flip_last_character, id="tampered signature"),
+        pytest.param(lambda token: token[: len(token) // 2], id="truncated"),
+        pytest.param(lambda token: "x" + token, id="tampered payload"),
+        pytest.param(lambda token: "", id="empty"),
+        pytest.param(lambda token: "not-a-token", id="garbage"),
+        pytest.param(lambda token: "....", id="only separators"),
+        pytest.param(lambda token: "%ZZ\\x00\u00e9", id="undecodable"),
+        pytest.param(lambda token: token.split(".")[0], id="payload only"),
+    ],
+)
+async def test_malformed_or_tampered_cookies_are_401_never_500(
+    client: httpx.AsyncClient, verifier: FakeVerifier, tamper: object
+) -> None:
+    token = await _signed_in_token(client, verifier)
+    assert callable(tamper)
+
+    cookie = f"{COOKIE}={tamper(token)}".encode()  # raw bytes: browsers send what they hold
+
+    response = await client.get("/auth/me", headers={"cookie": cookie})
+
+    assert response.status_code == 401
+
+
+async def test_cookie_signed_with_an_unknown_key_is_401(
+    app: FastAPI, client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
+) -> None:
+    token = await _signed_in_token(client, verifier)
+    app.state.settings = settings.model_copy(
+        update={"secret_key": SecretStr("another-secret-key-that-is-long-enough-0123")}
+    )
+
+    response = await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
+
+    assert response.status_code == 401
+
+
+async def test_expired_session_is_401(
+    client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock, settings: Settings
+) -> None:
+    token = await _signed_in_token(client, verifier)
+    cookie = {"cookie": f"{COOKIE}={token}"}
+    clock.advance(settings.session_max_age)
+    assert (await client.get("/auth/me", headers=cookie)).status_code == 200
+
+    clock.advance(1)
+
+    assert (await client.get("/auth/me", headers=cookie)).status_code == 401
+
+
+async def test_session_of_a_deleted_user_is_401(
+    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+) -> None:
+    token = await _signed_in_token(client, verifier)
+    user = await db_session.get(User, "edith@example.com")
+    await db_session.delete(user)
+    await db_session.commit()
+
+    response = await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
+
+    assert response.status_code == 401
+
+
+async def test_logout_clears_the_cookie_with_the_same_attributes(
+    client: httpx.AsyncClient, verifier: FakeVerifier
+) -> None:
+    verifier.accept("a", email="edith@example.com")
+    await login(client, "a")
+
+    response = await client.post("/auth/logout")
+
+    assert response.status_code == 204
+    assert response.content == b""
+    cleared = set_cookie_attributes(response)
+    assert cleared["value"] in ("", '""')
+    assert cleared["max-age"] == "0"
+    assert {"httponly", "secure", "path", "samesite"} <= cleared.keys()
+    assert response.headers["cache-control"] == "no-store"
+    assert (await client.get("/auth/me")).status_code == 401
+
+
+async def test_logout_without_a_session_is_204(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/logout")
+
+    assert response.status_code == 204
+    assert set_cookie_attributes(response)["max-age"] == "0"
+
+
+async def _user_count(session: AsyncSession) -> int:
+    return (await session.scalars(select(func.count()).select_from(User))).one()

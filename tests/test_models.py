@@ -1,0 +1,22 @@
+"""The user model: an email and two timestamps, nothing else."""
+
+from sqlalchemy import inspect as sa_inspect
+
+from api.models import User
+
+
+def test_a_user_is_valid_with_only_an_email() -> None:
+    user = User(email="edith@example.com")
+
+    assert user.email == "edith@example.com"
+    assert user.created_at.tzinfo is not None
+    assert user.last_login.tzinfo is not None
+
+
+def test_the_email_is_the_primary_key_and_there_is_no_id() -> None:
+    table = sa_inspect(User).local_table
+
+    assert [column.name for column in table.primary_key.columns] == ["email"]
+    assert "id" not in table.columns
+    assert set(table.columns.keys()) == {"email", "created_at", "last_login"}
+    assert table.name == "users"

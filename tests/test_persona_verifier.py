@@ -1,0 +1,215 @@
+"""The Persona verifier against a verifier mocked with respx: what it sends, what it trusts."""
+
+import logging
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+
+from api.testing import FakeClock
+from api.verifiers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
+from api.verifiers.persona import PersonaVerifier
+
+URL = "https://verifier.example/verify"
+AUDIENCE = "https://app.example"
+
+
+@pytest.fixture
+async def verifier(clock: FakeClock) -> AsyncIterator[PersonaVerifier]:
+    async with httpx.AsyncClient() as client:
+        yield PersonaVerifier(client=client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock)
+
+
+@pytest.fixture
+def mock_verifier() -> AsyncIterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+def okay(clock: FakeClock, **changes: object) -> dict[str, object]:
+    answer: dict[str, object] = {
+        "status": "okay",
+        "email": "edith@example.com",
+        "audience": AUDIENCE,
+        "expires": int(clock().timestamp() * 1000) + 60_000,
+        "issuer": "idp.example",
+    }
+    answer.update(changes)
+    return {key: value for key, value in answer.items() if value is not None}
+
+
+async def test_posts_the_assertion_and_our_audience_form_encoded(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = mock_verifier.post(URL).respond(json=okay(clock))
+
+    identity = await verifier.verify("the-assertion")
+
+    assert identity == VerifiedIdentity(email="edith@example.com", issuer="idp.example")
+    request = route.calls.last.request
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(request.content.decode()) == {
+        "assertion": ["the-assertion"],
+        "audience": [AUDIENCE],
+    }
+
+
+async def test_email_is_normalised(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    mock_verifier.post(URL).respond(json=okay(clock, email=" Edith@Example.COM "))
+
+    identity = await verifier.verify("a")
+
+    assert identity.email == "edith@example.com"
+
+
+async def test_expires_may_be_absent(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    answer = okay(clock)
+    del answer["expires"]
+    mock_verifier.post(URL).respond(json=answer)
+
+    assert (await verifier.verify("a")).email == "edith@example.com"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"status": "failure", "reason": "assertion has expired"}, id="status failure"),
+        pytest.param({"status": "OKAY"}, id="status not exactly okay"),
+        pytest.param({"status": None}, id="status missing"),
+        pytest.param({"audience": "https://evil.example"}, id="audience mismatch"),
+        pytest.param({"audience": None}, id="audience missing"),
+        pytest.param({"email": None}, id="email missing"),
+        pytest.param({"email": "not-an-address"}, id="email invalid"),
+        pytest.param({"email": ["edith@example.com"]}, id="email not a string"),
+        pytest.param({"email": ""}, id="email empty"),
+        pytest.param({"expires": "tomorrow"}, id="expires not a number"),
+        pytest.param({"expires": True}, id="expires a boolean"),
+    ],
+)
+async def test_anything_but_an_unambiguous_okay_is_a_rejection(
+    verifier: PersonaVerifier,
+    mock_verifier: respx.MockRouter,
+    clock: FakeClock,
+    changes: dict[str, object],
+) -> None:
+    answer = okay(clock)
+    answer.update(changes)
+    mock_verifier.post(URL).respond(
+        json={key: value for key, value in answer.items() if value is not None}
+    )
+
+    with pytest.raises(AssertionRejected):
+        await verifier.verify("a")
+
+
+async def test_expired_answer_is_a_rejection(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    now_ms = int(clock().timestamp() * 1000)
+    mock_verifier.post(URL).respond(json=okay(clock, expires=now_ms - 1))
+
+    with pytest.raises(AssertionRejected, match="expired"):
+        await verifier.verify("a")
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 301, 204])
+async def test_non_200_below_500_is_a_rejection(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock, status: int
+) -> None:
+    mock_verifier.post(URL).respond(status, json=okay(clock))
+
+    with pytest.raises(AssertionRejected):
+        await verifier.verify("a")
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(httpx.Response(500), id="500"),
+        pytest.param(httpx.Response(502, text="Bad Gateway"), id="502"),
+        pytest.param(httpx.Response(503, json={"status": "okay"}), id="503 with okay body"),
+        pytest.param(httpx.Response(200, text="<html>oops</html>"), id="HTML"),
+        pytest.param(httpx.Response(200, text=""), id="empty body"),
+        pytest.param(httpx.Response(200, json=["okay"]), id="JSON array"),
+        pytest.param(httpx.Response(200, json="okay"), id="JSON string"),
+    ],
+)
+async def test_no_usable_answer_means_unavailable(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, response: httpx.Response
+) -> None:
+    mock_verifier.post(URL).mock(return_value=response)
+
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify("a")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow connect"),
+        httpx.ReadTimeout("slow answer"),
+        httpx.RemoteProtocolError("garbled"),
+    ],
+    ids=type,
+)
+async def test_transport_failures_mean_unavailable(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, error: Exception
+) -> None:
+    mock_verifier.post(URL).mock(side_effect=error)
+
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify("a")
+
+
+async def test_the_configured_timeout_is_used(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = mock_verifier.post(URL).respond(json=okay(clock))
+
+    await verifier.verify("a")
+
+    assert route.calls.last.request.extensions["timeout"] == {
+        "connect": 2.0,
+        "read": 2.0,
+        "write": 2.0,
+        "pool": 2.0,
+    }
+
+
+async def test_rejections_log_the_reason_but_never_the_assertion(
+    verifier: PersonaVerifier,
+    mock_verifier: respx.MockRouter,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mock_verifier.post(URL).respond(json=okay(clock, status="failure", reason="bad signature"))
+
+    with caplog.at_level(logging.INFO), pytest.raises(AssertionRejected):
+        await verifier.verify("top-secret-assertion")
+
+    assert "bad signature" in caplog.text
+    assert "top-secret-assertion" not in caplog.text
+
+
+async def test_logged_reasons_cannot_forge_log_lines(
+    verifier: PersonaVerifier,
+    mock_verifier: respx.MockRouter,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    forged = "nope\nINFO login succeeded for admin@example.com" + "x" * 1000
+    mock_verifier.post(URL).respond(json=okay(clock, status="failure", reason=forged))
+
+    with caplog.at_level(logging.INFO), pytest.raises(AssertionRejected):
+        await verifier.verify("a")
+
+    (record,) = (record for record in caplog.records if record.name == "signet.verifier")
+    assert "\n" not in record.getMessage()
+    assert len(record.getMessage()) < 500

@@ -1,0 +1,91 @@
+"""upsert_user: one statement, race-safe, on SQLite and PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.config import Settings
+from api.db import create_sessionmaker
+from api.deps import get_db_session, get_verifier
+from api.main import create_app
+from api.models import User
+from api.testing import FakeVerifier
+from api.users import get_user, upsert_user
+from tests.conftest import APP_ORIGIN
+from tests.databases import fresh_database, require_postgres, sqlite_url
+
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+async def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database of each dialect Signet supports."""
+    url = sqlite_url(tmp_path) if request.param == "sqlite" else await require_postgres()
+    async with fresh_database(url) as engine:
+        yield engine
+
+
+async def test_first_upsert_creates_the_user(any_engine: AsyncEngine) -> None:
+    async with create_sessionmaker(any_engine)() as session:
+        user = await upsert_user(session=session, email="edith@example.com", now=T0)
+
+    assert (user.email, user.created_at, user.last_login) == ("edith@example.com", T0, T0)
+
+
+async def test_later_upsert_stamps_last_login_only(any_engine: AsyncEngine) -> None:
+    later = T0 + timedelta(days=2)
+    sessions = create_sessionmaker(any_engine)
+    async with sessions() as session:
+        await upsert_user(session=session, email="edith@example.com", now=T0)
+    async with sessions() as session:
+        user = await upsert_user(session=session, email="edith@example.com", now=later)
+
+    assert (user.created_at, user.last_login) == (T0, later)
+    async with sessions() as session:
+        stored = await get_user(session=session, email="edith@example.com")
+    assert stored is not None
+    assert (stored.created_at, stored.last_login) == (T0, later)
+
+
+async def test_timestamps_come_back_in_utc(any_engine: AsyncEngine) -> None:
+    in_paris = T0.astimezone(timezone(timedelta(hours=1)))
+    async with create_sessionmaker(any_engine)() as session:
+        await upsert_user(session=session, email="edith@example.com", now=in_paris)
+    async with create_sessionmaker(any_engine)() as session:
+        stored = await get_user(session=session, email="edith@example.com")
+
+    assert stored is not None
+    assert stored.created_at == T0
+    assert stored.created_at.utcoffset() == timedelta(0)
+
+
+async def test_fifty_simultaneous_first_logins_of_one_email_all_succeed_and_leave_one_row(
+    any_engine: AsyncEngine, settings: Settings
+) -> None:
+    app = create_app(settings)
+    verifier = FakeVerifier()
+    verifier.accept("a", email="new@example.com")
+    sessions = create_sessionmaker(any_engine)
+
+    async def db_session() -> AsyncIterator[object]:
+        async with sessions() as session:
+            yield session
+
+    app.dependency_overrides[get_db_session] = db_session
+    app.dependency_overrides[get_verifier] = lambda: verifier
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+        responses = await asyncio.gather(
+            *(client.post("/auth/login", json={"assertion": "a"}) for _ in range(50))
+        )
+
+    assert [response.status_code for response in responses] == [200] * 50
+    assert {response.json()["email"] for response in responses} == {"new@example.com"}
+    async with sessions() as session:
+        assert (await session.scalars(select(func.count()).select_from(User))).one() == 1
