@@ -1,6 +1,7 @@
 """RFC 9457 problem details: the one shape of every error Signet answers."""
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -80,7 +81,7 @@ class UnsupportedMediaType(ProblemError):
         )
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         problem.model_dump(mode="json"),
         status_code=problem.status,

@@ -1,5 +1,6 @@
 """Data functions for users; keyword-only so call sites read like sentences."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -7,7 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models import User
 
-_UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_UPSERT_DIALECTS: dict[str, Callable[[type[User]], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 async def upsert_user(*, session: AsyncSession, email: str, now: datetime) -> User:
@@ -23,7 +27,7 @@ async def upsert_user(*, session: AsyncSession, email: str, now: datetime) -> Us
         .returning(User)
         .execution_options(populate_existing=True)
     )
-    user = (await session.scalars(statement)).one()
+    user: User = (await session.scalars(statement)).one()
     await session.commit()
     return user
 

@@ -1,5 +1,7 @@
 """The HTTP contract of /auth, with the verifier replaced by a fake through dependency_overrides."""
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -290,14 +292,13 @@ def _flip_last_character(token: str) -> str:
     ],
 )
 async def test_malformed_or_tampered_cookies_are_401_never_500(
-    client: httpx.AsyncClient, verifier: FakeVerifier, tamper: object
+    client: httpx.AsyncClient, verifier: FakeVerifier, tamper: Callable[[str], str]
 ) -> None:
     token = await _signed_in_token(client, verifier)
-    assert callable(tamper)
 
     cookie = f"{COOKIE}={tamper(token)}".encode()  # raw bytes: browsers send what they hold
 
-    response = await client.get("/auth/me", headers={"cookie": cookie})
+    response = await client.get("/auth/me", headers=[(b"cookie", cookie)])
 
     assert response.status_code == 401
 

@@ -1,7 +1,7 @@
 """The Persona verifier against a verifier mocked with respx: what it sends, what it trusts."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs
 
 import httpx
@@ -23,7 +23,7 @@ async def verifier(clock: FakeClock) -> AsyncIterator[PersonaVerifier]:
 
 
 @pytest.fixture
-def mock_verifier() -> AsyncIterator[respx.MockRouter]:
+def mock_verifier() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
 

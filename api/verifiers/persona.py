@@ -73,8 +73,10 @@ class PersonaVerifier:
 
     def _check(self, answer: dict[str, Any]) -> VerifiedIdentity:
         if answer.get("status") != "okay":
-            raise AssertionRejected(f"status {_loggable(answer.get('status'))}, "
-                                    f"reason {_loggable(answer.get('reason'))}")
+            raise AssertionRejected(
+                f"status {_loggable(answer.get('status'))}, "
+                f"reason {_loggable(answer.get('reason'))}"
+            )
         if answer.get("audience") != self._audience:
             raise AssertionRejected(f"audience {_loggable(answer.get('audience'))}")
         expires = answer.get("expires")

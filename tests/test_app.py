@@ -1,0 +1,125 @@
+"""The application as a whole: what is mounted where, the lifespan, errors as problems."""
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from api.config import Settings
+from api.main import create_app
+from tests.conftest import APP_ORIGIN
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_production_never_mounts_the_development_identity_provider(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert settings.env == "production"
+
+    response = await client.post("/dev-idp/assertions", json={"email": "mallory@example.com"})
+
+    assert response.status_code == 404
+    assert "/dev-idp/verify" not in (await client.get("/openapi.json")).text
+
+
+async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/nowhere")
+    wrong_method = await client.get("/auth/login")
+
+    assert (missing.status_code, wrong_method.status_code) == (404, 405)
+    for response in (missing, wrong_method):
+        assert response.headers["content-type"] == "application/problem+json"
+        assert {"type", "title", "status", "detail"} <= response.json().keys()
+
+
+async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+    broken = APIRouter()
+
+    @broken.get("/broken")
+    async def fail() -> None:
+        raise RuntimeError("database password is hunter2")
+
+    app.include_router(broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+        response = await client.get("/broken")
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "hunter2" not in response.text
+
+
+async def test_the_lifespan_opens_one_http_client_and_closes_it(settings: Settings) -> None:
+    app = create_app(settings)
+
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        client = state["http_client"]
+        assert isinstance(client, httpx.AsyncClient)
+        assert not client.is_closed
+
+    assert client.is_closed
+
+
+@pytest.fixture
+def openapi(app: FastAPI) -> dict[str, object]:
+    return app.openapi()
+
+
+def test_openapi_documents_the_session_cookie_scheme(
+    openapi: dict[str, object], settings: Settings
+) -> None:
+    schemes = openapi["components"]["securitySchemes"]  # type: ignore[index]
+
+    assert schemes["SessionCookie"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": settings.cookie_name,
+    }
+    me = openapi["paths"]["/auth/me"]["get"]  # type: ignore[index]
+    assert me["security"] == [{"SessionCookie": []}]
+
+
+def test_openapi_uses_the_configured_cookie_name(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"cookie_name": "__Host-sid"}))
+
+    schemes = app.openapi()["components"]["securitySchemes"]
+
+    assert schemes["SessionCookie"]["name"] == "__Host-sid"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "errors"),
+    [
+        ("/auth/login", "post", {"401", "415", "422", "503"}),
+        ("/auth/me", "get", {"401"}),
+    ],
+)
+def test_openapi_documents_errors_as_problems(
+    openapi: dict[str, object], path: str, method: str, errors: set[str]
+) -> None:
+    operation = openapi["paths"][path][method]  # type: ignore[index]
+
+    documented = {status for status in operation["responses"] if status[0] in "45"}
+    assert documented == errors
+    for status in errors:
+        content = operation["responses"][status]["content"]
+        assert list(content) == ["application/problem+json"]
+        schema = content["application/problem+json"]["schema"]["$ref"]
+        assert schema.endswith("ValidationProblem" if status == "422" else "/Problem")
+
+
+def test_every_route_has_a_one_line_description(openapi: dict[str, object]) -> None:
+    for path, operations in openapi["paths"].items():  # type: ignore[attr-defined]
+        for method, operation in operations.items():
+            description = operation.get("description", "")
+            assert description, f"{method.upper()} {path} has no description"
+            assert "\n" not in description

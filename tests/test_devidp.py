@@ -1,0 +1,114 @@
+"""The development identity provider, and the whole login flow through the real Persona verifier."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.config import Settings
+from api.db import create_sessionmaker
+from api.deps import get_db_session, get_http_client
+from api.main import create_app
+from tests.conftest import APP_ORIGIN
+
+
+@pytest.fixture
+def dev_settings(settings: Settings) -> Settings:
+    return Settings(
+        env="development",
+        database_url=settings.database_url,
+        secret_key=settings.secret_key,
+        audience=APP_ORIGIN,
+        verifier_url=f"{APP_ORIGIN}/dev-idp/verify",
+    )
+
+
+@pytest.fixture
+async def dev_client(
+    dev_settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A development app whose verifier reaches its own /dev-idp over HTTP (in-process)."""
+    app: FastAPI = create_app(dev_settings)
+    transport = httpx.ASGITransport(app=app)
+    sessions = create_sessionmaker(engine)
+
+    async def db_session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as session:
+            yield session
+
+    async with (
+        httpx.AsyncClient(transport=transport) as verifier_http,
+        httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client,
+    ):
+        app.dependency_overrides[get_db_session] = db_session
+        app.dependency_overrides[get_http_client] = lambda: verifier_http
+        yield client
+
+
+async def issue(client: httpx.AsyncClient, email: str, audience: str | None = None) -> str:
+    body = {"email": email} if audience is None else {"email": email, "audience": audience}
+    response = await client.post("/dev-idp/assertions", json=body)
+    assert response.status_code == 200
+    assertion: str = response.json()["assertion"]
+    return assertion
+
+
+async def test_login_me_logout_with_the_development_identity_provider(
+    dev_client: httpx.AsyncClient,
+) -> None:
+    assertion = await issue(dev_client, "Edith@Example.com")
+
+    login = await dev_client.post("/auth/login", json={"assertion": assertion})
+    me = await dev_client.get("/auth/me")
+    logout = await dev_client.post("/auth/logout")
+    after = await dev_client.get("/auth/me")
+
+    assert login.status_code == 200
+    assert login.json()["email"] == "edith@example.com"
+    assert me.json()["email"] == "edith@example.com"
+    assert (logout.status_code, after.status_code) == (204, 401)
+
+
+async def test_an_assertion_for_another_site_is_rejected(dev_client: httpx.AsyncClient) -> None:
+    assertion = await issue(dev_client, "edith@example.com", audience="https://elsewhere.example")
+
+    response = await dev_client.post("/auth/login", json={"assertion": assertion})
+
+    assert response.status_code == 401
+
+
+async def test_a_forged_assertion_is_rejected(dev_client: httpx.AsyncClient) -> None:
+    assertion = await issue(dev_client, "edith@example.com")
+
+    response = await dev_client.post("/auth/login", json={"assertion": assertion[:-2] + "xx"})
+
+    assert response.status_code == 401
+
+
+async def test_verify_speaks_the_persona_protocol(dev_client: httpx.AsyncClient) -> None:
+    assertion = await issue(dev_client, "edith@example.com")
+
+    answer = await dev_client.post(
+        "/dev-idp/verify", data={"assertion": assertion, "audience": APP_ORIGIN}
+    )
+
+    body = answer.json()
+    assert body["status"] == "okay"
+    assert (body["email"], body["audience"]) == ("edith@example.com", APP_ORIGIN)
+    assert isinstance(body["expires"], int)
+
+
+async def test_verify_without_an_assertion_fails_politely(dev_client: httpx.AsyncClient) -> None:
+    answer = await dev_client.post("/dev-idp/verify", content=b"")
+
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "failure"
+
+
+async def test_the_identity_provider_wants_a_valid_email(dev_client: httpx.AsyncClient) -> None:
+    response = await dev_client.post("/dev-idp/assertions", json={"email": "nobody"})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
