@@ -37,7 +37,7 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def get_http_client(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.state.http_client
+    client: httpx.AsyncClient = request.app.state.http_client
     return client
 
 
@@ -45,7 +45,7 @@ HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]
 
 
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.state.sessionmaker() as session:
+    async with request.app.state.sessionmaker() as session:
         yield session
 
 

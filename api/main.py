@@ -22,7 +22,9 @@ HTTP_POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=2
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # On app.state rather than lifespan state, so that in-process clients (httpx's
+        # ASGITransport inside `app.router.lifespan_context(app)`) see them too.
         engine = create_engine(settings.database_url)
         async with httpx.AsyncClient(
             limits=HTTP_POOL_LIMITS,
@@ -30,9 +32,12 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             follow_redirects=False,
             headers={"User-Agent": "signet"},
         ) as http_client:
+            app.state.http_client = http_client
+            app.state.sessionmaker = create_sessionmaker(engine)
             try:
-                yield {"http_client": http_client, "sessionmaker": create_sessionmaker(engine)}
+                yield
             finally:
+                del app.state.http_client, app.state.sessionmaker
                 await engine.dispose()
 
     return lifespan

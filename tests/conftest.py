@@ -13,22 +13,23 @@ from api.db import create_sessionmaker
 from api.deps import get_clock, get_db_session, get_http_client, get_verifier
 from api.main import create_app
 from api.testing import FakeClock, FakeVerifier
-from tests.databases import SUITE_DATABASE_URL, fresh_database, require_postgres, sqlite_url
+from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables
 
 APP_ORIGIN = "https://app.example"
 VERIFIER_URL = "https://verifier.example/verify"
 
 
 @pytest.fixture
-async def database_url(tmp_path: Path) -> str:
-    if SUITE_DATABASE_URL is None:
-        return sqlite_url(tmp_path)
-    return await require_postgres()
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A new database for this test: SQLite, or PostgreSQL with SIGNET_TEST_DATABASE_URL."""
+    dialect = "postgresql" if SUITE_DATABASE_URL else "sqlite"
+    async with empty_database(dialect, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    async with fresh_database(database_url) as engine:
+    async with engine_with_tables(database_url) as engine:
         yield engine
 
 

@@ -1,4 +1,4 @@
-"""Throwaway databases: a SQLite file or a PostgreSQL schema per test."""
+"""Throwaway databases: a SQLite file or a new PostgreSQL database per test."""
 
 import os
 import uuid
@@ -43,35 +43,6 @@ async def postgres_unreachable_reason(url: str) -> str | None:
     return None
 
 
-@asynccontextmanager
-async def fresh_database(url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine on an empty database with Signet's tables, removed afterwards."""
-    if not url.startswith("postgresql"):
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.run_sync(SQLModel.metadata.create_all)
-        try:
-            yield engine
-        finally:
-            await engine.dispose()
-        return
-
-    schema = f"test_{uuid.uuid4().hex}"
-    admin = create_engine(url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(SQLModel.metadata.create_all)
-        yield engine
-    finally:
-        await engine.dispose()
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
-
-
 async def require_postgres() -> str:
     """The PostgreSQL URL for PostgreSQL-only cases; skips the test, saying why, without one."""
     reason = await postgres_unreachable_reason(POSTGRES_URL)
@@ -80,3 +51,45 @@ async def require_postgres() -> str:
             pytest.fail(f"SIGNET_TEST_DATABASE_URL is set but {reason}")
         pytest.skip(reason)
     return POSTGRES_URL
+
+
+async def _on_server(server_url: str, statement: str) -> None:
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def new_postgres_database(server_url: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the server at `server_url`, dropped afterwards."""
+    name = f"signet_test_{uuid.uuid4().hex}"
+    await _on_server(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _on_server(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def empty_database(dialect: str, directory: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database of `dialect` ("sqlite" or "postgresql")."""
+    if dialect == "sqlite":
+        yield sqlite_url(directory)
+        return
+    async with new_postgres_database(await require_postgres()) as url:
+        yield url
+
+
+@asynccontextmanager
+async def engine_with_tables(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on `url` with tables made from the models (migrations are tested apart)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(SQLModel.metadata.create_all)
+        yield engine
+    finally:
+        await engine.dispose()

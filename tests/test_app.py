@@ -3,9 +3,12 @@
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import Settings
+from api.deps import get_verifier
 from api.main import create_app
+from api.testing import FakeVerifier
 from tests.conftest import APP_ORIGIN
 
 
@@ -60,13 +63,31 @@ async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
 async def test_the_lifespan_opens_one_http_client_and_closes_it(settings: Settings) -> None:
     app = create_app(settings)
 
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        client = state["http_client"]
+    async with app.router.lifespan_context(app):
+        client = app.state.http_client
         assert isinstance(client, httpx.AsyncClient)
         assert not client.is_closed
 
     assert client.is_closed
+    assert not hasattr(app.state, "http_client")
+
+
+async def test_without_overrides_the_app_uses_its_own_database(
+    settings: Settings, engine: AsyncEngine, verifier: FakeVerifier
+) -> None:
+    app = create_app(settings)  # the engine fixture made the tables at settings.database_url
+    app.dependency_overrides[get_verifier] = lambda: verifier
+    verifier.accept("a", email="edith@example.com")
+    transport = httpx.ASGITransport(app=app)
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client,
+    ):
+        login = await client.post("/auth/login", json={"assertion": "a"})
+        me = await client.get("/auth/me")
+
+    assert (login.status_code, me.status_code) == (200, 200)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from api.models import User
 from api.testing import FakeVerifier
 from api.users import get_user, upsert_user
 from tests.conftest import APP_ORIGIN
-from tests.databases import fresh_database, require_postgres, sqlite_url
+from tests.databases import empty_database, engine_with_tables
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -26,8 +26,7 @@ T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 async def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """An empty database of each dialect Signet supports."""
-    url = sqlite_url(tmp_path) if request.param == "sqlite" else await require_postgres()
-    async with fresh_database(url) as engine:
+    async with empty_database(request.param, tmp_path) as url, engine_with_tables(url) as engine:
         yield engine
 
 
