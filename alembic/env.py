@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from api.config import get_settings
+from api.config import InvalidSettings, get_settings
 from api.db import create_engine
 
 config = context.config
@@ -20,7 +20,13 @@ target_metadata = SQLModel.metadata
 
 def _database_url() -> str:
     # Tests and tools pass a URL explicitly; everyone else migrates the configured database.
-    return config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    try:
+        return get_settings().database_url
+    except InvalidSettings as error:
+        raise SystemExit(f"signet: refusing to migrate, invalid settings:\n{error}") from None
 
 
 def run_migrations_offline() -> None:

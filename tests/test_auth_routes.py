@@ -1,18 +1,21 @@
 """The HTTP contract of /auth, with the verifier replaced by a fake through dependency_overrides."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import respx
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
+from api.deps import get_verifier
 from api.models import User
 from api.testing import FakeClock, FakeVerifier
 from api.users import get_user
+from tests.conftest import APP_ORIGIN, VERIFIER_URL
 
 COOKIE = "signet_session"
 
@@ -369,3 +372,62 @@ async def test_logout_without_a_session_is_204(client: httpx.AsyncClient) -> Non
 
 async def _user_count(session: AsyncSession) -> int:
     return (await session.scalars(select(func.count()).select_from(User))).one()
+
+
+@pytest.fixture
+def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
+    """The app's own Persona verifier, its HTTP mocked with respx."""
+    del app.dependency_overrides[get_verifier]
+    with respx.mock(assert_all_called=True) as router:
+        yield router
+
+
+async def test_login_through_the_real_verifier_uses_the_injected_client(
+    client: httpx.AsyncClient, real_verifier: respx.MockRouter
+) -> None:
+    route = real_verifier.post(VERIFIER_URL).respond(
+        json={"status": "okay", "email": "edith@example.com", "audience": APP_ORIGIN}
+    )
+
+    response = await login(client, "real-assertion")
+
+    assert response.status_code == 200
+    assert b"assertion=real-assertion" in route.calls.last.request.content
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param({"side_effect": httpx.ConnectError("refused")}, id="connect error"),
+        pytest.param({"side_effect": httpx.ReadTimeout("slow")}, id="timeout"),
+        pytest.param({"return_value": httpx.Response(502)}, id="5xx"),
+        pytest.param({"return_value": httpx.Response(200, text="<html>")}, id="non-JSON"),
+    ],
+)
+async def test_an_unavailable_verifier_is_a_503_that_writes_nothing(
+    client: httpx.AsyncClient,
+    real_verifier: respx.MockRouter,
+    db_session: AsyncSession,
+    failure: dict[str, object],
+) -> None:
+    real_verifier.post(VERIFIER_URL).mock(**failure)  # type: ignore[arg-type]
+
+    response = await login(client, "a")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"].isdigit()
+    assert "set-cookie" not in response.headers
+    assert await _user_count(db_session) == 0
+
+
+async def test_the_verifiers_words_never_reach_the_client(
+    client: httpx.AsyncClient, real_verifier: respx.MockRouter
+) -> None:
+    real_verifier.post(VERIFIER_URL).respond(
+        json={"status": "failure", "reason": "internal detail: key 7 expired"}
+    )
+
+    response = await login(client, "a")
+
+    assert response.status_code == 401
+    assert "internal detail" not in response.text
