@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.db import create_sessionmaker
-from api.deps import get_clock, get_db_session, get_http_client, get_verifier
+from api.deps import get_clock, get_http_client, get_verifier
 from api.main import create_app
 from api.testing import FakeClock, FakeVerifier
-from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables
+from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables, use_engine
 
 APP_ORIGIN = "https://app.example"
 VERIFIER_URL = "https://verifier.example/verify"
@@ -77,13 +77,7 @@ def app(
 ) -> FastAPI:
     """The app as configured by `settings`, its outside world replaced through dependencies."""
     app = create_app(settings)
-    sessionmaker = create_sessionmaker(engine)
-
-    async def test_db_session() -> AsyncIterator[AsyncSession]:
-        async with sessionmaker() as session:
-            yield session
-
-    app.dependency_overrides[get_db_session] = test_db_session
+    use_engine(app, engine)
     app.dependency_overrides[get_http_client] = lambda: http_client
     app.dependency_overrides[get_verifier] = lambda: verifier
     app.dependency_overrides[get_clock] = lambda: clock

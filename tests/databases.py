@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
-from api.db import create_engine
+from api.db import create_engine, create_sessionmaker
+from api.deps import get_db_session
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
 SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")
@@ -93,3 +95,14 @@ async def engine_with_tables(url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+def use_engine(app: FastAPI, engine: AsyncEngine) -> None:
+    """Make the app's sessions come from `engine` (a test database) instead of its lifespan."""
+    sessions = create_sessionmaker(engine)
+
+    async def db_session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as session:
+            yield session
+
+    app.dependency_overrides[get_db_session] = db_session

@@ -1,6 +1,8 @@
 """The HTTP contract of /auth, with the verifier replaced by a fake through dependency_overrides."""
 
+import json
 from collections.abc import Callable, Iterator
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -18,6 +20,16 @@ from api.users import get_user
 from tests.conftest import APP_ORIGIN, VERIFIER_URL
 
 COOKIE = "signet_session"
+EDITH = "an assertion that proves edith@example.com"
+EDITH_JSON = json.dumps({"assertion": EDITH}).encode()
+EDITH_FORM = urlencode({"assertion": EDITH}).encode()
+
+
+@pytest.fixture
+def verifier(verifier: FakeVerifier) -> FakeVerifier:
+    """The fake verifier from conftest, vouching for EDITH."""
+    verifier.accept(EDITH, email="edith@example.com")
+    return verifier
 
 
 def set_cookie_attributes(response: httpx.Response) -> dict[str, str]:
@@ -56,9 +68,7 @@ async def test_login_sends_the_assertion_to_the_verifier_and_returns_the_user(
 async def test_login_sets_a_secure_http_only_lax_session_cookie(
     client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
-
-    response = await login(client, "a")
+    response = await login(client, EDITH)
 
     cookie = set_cookie_attributes(response)
     assert cookie["value"]
@@ -74,9 +84,7 @@ async def test_cookie_is_not_secure_when_configured_for_plain_http(
     app: FastAPI, client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
 ) -> None:
     app.state.settings = settings.model_copy(update={"cookie_secure": False})
-    verifier.accept("a", email="edith@example.com")
-
-    response = await login(client, "a")
+    response = await login(client, EDITH)
 
     assert "secure" not in set_cookie_attributes(response)
 
@@ -84,8 +92,7 @@ async def test_cookie_is_not_secure_when_configured_for_plain_http(
 async def test_the_session_persists_across_requests(
     client: httpx.AsyncClient, verifier: FakeVerifier
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
-    await login(client, "a")
+    await login(client, EDITH)
 
     first = await client.get("/auth/me")
     again = await client.get("/auth/me")
@@ -109,11 +116,10 @@ async def test_emails_are_normalised_before_they_key_a_user(
 async def test_returning_user_keeps_created_at_and_gets_a_new_last_login(
     client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
-    first = (await login(client, "a")).json()
+    first = (await login(client, EDITH)).json()
     clock.advance(3600)
 
-    second = (await login(client, "a")).json()
+    second = (await login(client, EDITH)).json()
 
     assert second["created_at"] == first["created_at"]
     assert second["last_login"] == "2026-01-01T13:00:00Z"
@@ -150,10 +156,9 @@ async def test_rejection_does_not_touch_an_existing_user(
 async def test_verifier_unavailable_is_503_with_retry_after_and_no_session(
     client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
     verifier.unavailable = True
 
-    response = await login(client, "a")
+    response = await login(client, EDITH)
 
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) > 0
@@ -165,11 +170,15 @@ async def test_verifier_unavailable_is_503_with_retry_after_and_no_session(
 @pytest.mark.parametrize(
     ("content_type", "content"),
     [
-        pytest.param("application/x-www-form-urlencoded", b"assertion=a", id="form post"),
-        pytest.param("text/plain", b'{"assertion": "a"}', id="text/plain JSON"),
+        pytest.param(
+            "application/x-www-form-urlencoded",
+            urlencode({"assertion": EDITH}).encode(),
+            id="form post",
+        ),
+        pytest.param("text/plain", EDITH_JSON, id="text/plain JSON"),
         pytest.param("multipart/form-data; boundary=x", b"--x--", id="multipart"),
-        pytest.param(None, b'{"assertion": "a"}', id="no content type"),
-        pytest.param("application/merge-patch+json", b'{"assertion": "a"}', id="other json"),
+        pytest.param(None, EDITH_JSON, id="no content type"),
+        pytest.param("application/merge-patch+json", EDITH_JSON, id="other json"),
     ],
 )
 async def test_login_bodies_not_declared_as_json_are_415_and_never_verified(
@@ -178,7 +187,6 @@ async def test_login_bodies_not_declared_as_json_are_415_and_never_verified(
     content_type: str | None,
     content: bytes,
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
     headers = {"content-type": content_type} if content_type else {}
 
     response = await client.post("/auth/login", content=content, headers=headers)
@@ -192,11 +200,9 @@ async def test_login_bodies_not_declared_as_json_are_415_and_never_verified(
 async def test_json_with_a_charset_is_json(
     client: httpx.AsyncClient, verifier: FakeVerifier
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
-
     response = await client.post(
         "/auth/login",
-        content=b'{"assertion": "a"}',
+        content=EDITH_JSON,
         headers={"content-type": "application/json; charset=utf-8"},
     )
 
@@ -271,8 +277,7 @@ async def test_me_without_a_session_is_401_problem(client: httpx.AsyncClient) ->
 
 
 async def _signed_in_token(client: httpx.AsyncClient, verifier: FakeVerifier) -> str:
-    verifier.accept("a", email="edith@example.com")
-    response = await login(client, "a")
+    response = await login(client, EDITH)
     client.cookies.clear()
     return set_cookie_attributes(response)["value"]
 
@@ -348,8 +353,7 @@ async def test_session_of_a_deleted_user_is_401(
 async def test_logout_clears_the_cookie_with_the_same_attributes(
     client: httpx.AsyncClient, verifier: FakeVerifier
 ) -> None:
-    verifier.accept("a", email="edith@example.com")
-    await login(client, "a")
+    await login(client, EDITH)
 
     response = await client.post("/auth/logout")
 
@@ -412,7 +416,7 @@ async def test_an_unavailable_verifier_is_a_503_that_writes_nothing(
 ) -> None:
     real_verifier.post(VERIFIER_URL).mock(**failure)  # type: ignore[arg-type]
 
-    response = await login(client, "a")
+    response = await login(client, EDITH)
 
     assert response.status_code == 503
     assert response.headers["retry-after"].isdigit()
@@ -427,7 +431,7 @@ async def test_the_verifiers_words_never_reach_the_client(
         json={"status": "failure", "reason": "internal detail: key 7 expired"}
     )
 
-    response = await login(client, "a")
+    response = await login(client, EDITH)
 
     assert response.status_code == 401
     assert "internal detail" not in response.text

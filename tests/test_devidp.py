@@ -5,13 +5,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import Settings
-from api.db import create_sessionmaker
-from api.deps import get_db_session, get_http_client
+from api.deps import get_http_client
 from api.main import create_app
 from tests.conftest import APP_ORIGIN
+from tests.databases import use_engine
 
 
 @pytest.fixture
@@ -31,18 +31,13 @@ async def dev_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A development app whose verifier reaches its own /dev-idp over HTTP (in-process)."""
     app: FastAPI = create_app(dev_settings)
+    use_engine(app, engine)
     transport = httpx.ASGITransport(app=app)
-    sessions = create_sessionmaker(engine)
-
-    async def db_session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as session:
-            yield session
 
     async with (
         httpx.AsyncClient(transport=transport) as verifier_http,
         httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client,
     ):
-        app.dependency_overrides[get_db_session] = db_session
         app.dependency_overrides[get_http_client] = lambda: verifier_http
         yield client
 

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import Settings
 from api.db import create_sessionmaker
-from api.deps import get_db_session, get_verifier
+from api.deps import get_verifier
 from api.main import create_app
 from api.models import User
 from api.testing import FakeVerifier
 from api.users import get_user, upsert_user
 from tests.conftest import APP_ORIGIN
-from tests.databases import empty_database, engine_with_tables
+from tests.databases import empty_database, engine_with_tables, use_engine
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -70,13 +70,7 @@ async def test_fifty_simultaneous_first_logins_of_one_email_all_succeed_and_leav
     app = create_app(settings)
     verifier = FakeVerifier()
     verifier.accept("a", email="new@example.com")
-    sessions = create_sessionmaker(any_engine)
-
-    async def db_session() -> AsyncIterator[object]:
-        async with sessions() as session:
-            yield session
-
-    app.dependency_overrides[get_db_session] = db_session
+    use_engine(app, any_engine)
     app.dependency_overrides[get_verifier] = lambda: verifier
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
@@ -86,5 +80,5 @@ async def test_fifty_simultaneous_first_logins_of_one_email_all_succeed_and_leav
 
     assert [response.status_code for response in responses] == [200] * 50
     assert {response.json()["email"] for response in responses} == {"new@example.com"}
-    async with sessions() as session:
+    async with create_sessionmaker(any_engine)() as session:
         assert (await session.scalars(select(func.count()).select_from(User))).one() == 1
