@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     session_max_age: Annotated[int, Field(gt=0)] = 14 * 24 * 60 * 60
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
+    docs: bool = True
 
     @property
     def is_development(self) -> bool:

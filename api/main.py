@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import devidp
+from api import demo, devidp, docs
 from api.config import InvalidSettings, Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -87,12 +87,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Turn an identity assertion into a first-party signed session.",
         lifespan=_lifespan(settings),
+        openapi_url="/openapi.json" if settings.docs else None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(auth.router)
     app.include_router(health.router)
+    if settings.docs:
+        docs.mount_docs(app)
     if settings.is_development:
         app.include_router(devidp.router)
+        demo.mount_demo(app)
     app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
     return app

@@ -13,6 +13,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post(
     "/login",
+    summary="Sign in with an assertion",
     dependencies=[Depends(require_json_body)],
     responses=problem_responses(401, 415, 422, 503),
 )
@@ -33,14 +34,16 @@ async def login(
     return UserPublic.model_validate(user, from_attributes=True)
 
 
-@router.get("/me", responses=problem_responses(401))
+@router.get("/me", summary="Who is signed in", responses=problem_responses(401))
 async def me(user: CurrentUser, response: Response) -> UserPublic:
     """The user signed in with this session."""
     response.headers["Cache-Control"] = "no-store"
     return UserPublic.model_validate(user, from_attributes=True)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.post(
+    "/logout", summary="Sign out", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+)
 async def logout(settings: SettingsDep, response: Response) -> None:
     """End this session; works with or without one."""
     clear_session_cookie(response, settings=settings)

@@ -1,0 +1,86 @@
+// How a single-page app talks to Signet.
+//
+// Every call says `credentials: "include"` so the browser sends and stores the session cookie,
+// also when the SPA is served from another origin than Signet (set SIGNET below to Signet's
+// origin then). The cookie is HttpOnly: this code never sees it, it only asks /auth/me.
+// Bodies are JSON: Signet refuses anything else with 415, which is what keeps other sites
+// from logging people in with a plain HTML form.
+
+const SIGNET = ""; // same origin as this page
+
+const $ = (id) => document.getElementById(id);
+const JSON_HEADERS = { "Content-Type": "application/json" };
+
+async function problemOf(response) {
+  // Signet's errors are RFC 9457 problems; their `title` is written for people.
+  const body = await response.json().catch(() => ({}));
+  return new Error(body.title || response.statusText || "Something went wrong");
+}
+
+async function currentUser() {
+  const response = await fetch(`${SIGNET}/auth/me`, { credentials: "include" });
+  return response.ok ? response.json() : null;
+}
+
+// A real app gets the assertion from its identity provider's own script; here it comes from
+// the development identity provider that Signet mounts in development.
+async function assertionFor(email) {
+  const response = await fetch(`${SIGNET}/dev-idp/assertions`, {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ email }),
+  });
+  if (!response.ok) throw await problemOf(response);
+  return (await response.json()).assertion;
+}
+
+async function logIn(assertion) {
+  const response = await fetch(`${SIGNET}/auth/login`, {
+    method: "POST",
+    credentials: "include",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ assertion }),
+  });
+  if (!response.ok) throw await problemOf(response);
+  return response.json();
+}
+
+async function logOut() {
+  await fetch(`${SIGNET}/auth/logout`, { method: "POST", credentials: "include" });
+}
+
+function showUser(user) {
+  $("id_status").textContent = user ? `Logged in as ${user.email}` : "";
+  $("id_status").hidden = !user;
+  $("id_logout").hidden = !user;
+  $("id_login").hidden = Boolean(user);
+  $("id_signin_form").hidden = true;
+}
+
+function showError(message) {
+  $("id_error").textContent = message || "";
+  $("id_error").hidden = !message;
+}
+
+$("id_login").addEventListener("click", () => {
+  showError(null);
+  $("id_signin_form").hidden = false;
+  $("id_email").focus();
+});
+
+$("id_signin_form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError(null);
+  try {
+    showUser(await logIn(await assertionFor($("id_email").value)));
+  } catch (error) {
+    showError(error.message);
+  }
+});
+
+$("id_logout").addEventListener("click", async () => {
+  await logOut();
+  showUser(null);
+});
+
+currentUser().then(showUser, () => showUser(null));

@@ -1,0 +1,58 @@
+"""Edith signs in to the demo app in a real browser, and the server remembers her."""
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.click("#id_login")
+    page.fill("#id_email", email)
+    page.click("#id_continue")
+
+
+def test_edith_signs_in_stays_signed_in_and_signs_out(page: Page) -> None:
+    # Edith opens the site. Nobody is logged in, so she is offered "Sign in".
+    page.goto("/")
+    expect(page.locator("#id_login")).to_be_visible()
+    expect(page.locator("#id_logout")).to_be_hidden()
+
+    # She signs in as edith@example.com and the navbar greets her.
+    sign_in(page, "edith@example.com")
+    expect(page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    expect(page.locator("#id_logout")).to_be_visible()
+    expect(page.locator("#id_login")).to_be_hidden()
+
+    # She reloads: the page asks the server, and the server still knows her.
+    page.reload()
+    expect(page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+
+    # She logs out, and the page offers "Sign in" again.
+    page.click("#id_logout")
+    expect(page.locator("#id_login")).to_be_visible()
+    expect(page.locator("nav")).not_to_contain_text("Logged in as")
+
+    # She reloads: the server has forgotten her too.
+    page.reload()
+    expect(page.locator("#id_login")).to_be_visible()
+    expect(page.locator("nav")).not_to_contain_text("Logged in as")
+
+
+def test_a_rejected_assertion_shows_an_error_and_leaves_edith_signed_out(page: Page) -> None:
+    # The identity provider hands the page an assertion that the verifier will not vouch for.
+    def forged_assertion(route: Route) -> None:
+        route.fulfill(json={"assertion": "forged"})
+
+    page.route("**/dev-idp/assertions", forged_assertion)
+    page.goto("/")
+
+    # Edith tries to sign in and is told why it did not work.
+    sign_in(page, "edith@example.com")
+    expect(page.locator("#id_error")).to_have_text("Assertion rejected")
+
+    # She is still signed out, also after a reload.
+    expect(page.locator("#id_login")).to_be_visible()
+    page.reload()
+    expect(page.locator("#id_login")).to_be_visible()
+    expect(page.locator("nav")).not_to_contain_text("Logged in as")
