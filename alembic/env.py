@@ -2,20 +2,32 @@
 
 import asyncio
 from logging.config import fileConfig
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
-import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from api.config import InvalidSettings, get_settings
 from api.db import create_engine
+from api.models import UTCDateTime  # importing the models registers their tables
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = SQLModel.metadata
+
+
+def _render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    # Write plain SQLAlchemy types into revisions, not the models' Python-side wrappers.
+    if type_ == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(item, AutoString):
+        return f"sa.String(length={item.length})"
+    return False
 
 
 def _database_url() -> str:
@@ -41,7 +53,9 @@ def run_migrations_offline() -> None:
 
 
 def _run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_item=_render_item
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -8,14 +8,45 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 logger = logging.getLogger("signet.config")
 
 DEV_ORIGIN = "http://127.0.0.1:8000"
 MIN_SECRET_KEY_LENGTH = 32
+DAY = 24 * 60 * 60
 # RFC 6265 cookie-name token: visible ASCII without separators.
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _origin(value: str) -> str:
+    """`value` as a bare origin (scheme://host[:port]), or ValueError."""
+    parts = urlsplit(value.strip())
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"{value!r} is not an origin like https://app.example")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _long_enough(key: SecretStr) -> SecretStr:
+    if len(key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+        raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
+    return key
+
+
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+# Comma-separated in the environment, not JSON.
+CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -29,10 +60,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr
     verifier_url: str
     audience: str
+    # Older keys that still verify sessions (and get them re-signed with secret_key).
+    secret_key_fallbacks: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     verifier_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
-    session_max_age: Annotated[int, Field(gt=0)] = 14 * 24 * 60 * 60
+    session_idle_timeout: Annotated[int, Field(gt=0)] = 14 * DAY
+    session_absolute_timeout: Annotated[int, Field(gt=0)] = 30 * DAY
+    # A session used after this fraction of its idle window gets a fresh cookie.
+    session_refresh_after: Annotated[float, Field(gt=0, le=1)] = 0.25
+    session_purge_interval: Annotated[int, Field(gt=0)] = 60 * 60
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
+    allowed_origins: CommaSeparated = ()
     docs: bool = True
 
     @property
@@ -57,16 +95,30 @@ class Settings(BaseSettings):
     @field_validator("audience")
     @classmethod
     def _audience_is_an_origin(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-        ):
-            raise ValueError("must be the origin users sign in to, like https://app.example")
-        return f"{parts.scheme}://{parts.netloc}"
+        return _origin(value)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _allowed_origins_are_origins(cls, value: object) -> object:
+        value = _comma_separated(value)
+        if isinstance(value, tuple | list):
+            return tuple(_origin(str(item)) for item in value)
+        return value
+
+    @field_validator("secret_key_fallbacks", mode="before")
+    @classmethod
+    def _split_fallbacks(cls, value: object) -> object:
+        return _comma_separated(value)
+
+    @field_validator("secret_key_fallbacks")
+    @classmethod
+    def _fallbacks_are_long(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        return tuple(_long_enough(key) for key in value)
+
+    @property
+    def trusted_origins(self) -> frozenset[str]:
+        """Origins whose pages may send state-changing requests: the audience and the allowed."""
+        return frozenset((self.audience, *self.allowed_origins))
 
     @model_validator(mode="before")
     @classmethod
@@ -85,9 +137,7 @@ class Settings(BaseSettings):
     @field_validator("secret_key")
     @classmethod
     def _secret_key_is_long(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
-            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
-        return value
+        return _long_enough(value)
 
 
 class InvalidSettings(Exception):

@@ -1,19 +1,27 @@
 """Every dependency the routes use: the one place tests override."""
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 import httpx
-from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
+from api.login_sessions import get_session_user
 from api.models import User, utcnow
 from api.problems import NotAuthenticated, UnsupportedMediaType
-from api.sessions import read_session_token
-from api.users import get_user
+from api.sessions import (
+    SessionClaims,
+    TokenKind,
+    issue_token,
+    read_token,
+    set_session_cookie,
+    token_lifetime,
+)
 from api.verifiers.base import Verifier
 from api.verifiers.persona import PersonaVerifier
 
@@ -72,23 +80,86 @@ class SessionCookie(APIKeyCookie):
         return request.cookies.get(settings.cookie_name)
 
 
+class BearerHeader(HTTPBearer):
+    """The raw Authorization header; documented as an HTTP bearer scheme."""
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return request.headers.get("authorization")
+
+
 # The name here is only what OpenAPI shows before create_app() puts in the configured one.
 session_cookie = SessionCookie(name="signet_session", scheme_name="SessionCookie", auto_error=False)
+bearer_header = BearerHeader(scheme_name="BearerToken", auto_error=False)
 
 
-async def get_current_user(
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """Who is signed in, with which session, and how the request proved it."""
+
+    user: User
+    kind: TokenKind
+    claims: SessionClaims
+
+
+def _bearer_token(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def get_authentication(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    token: Annotated[str | None, Depends(session_cookie)],
-) -> User:
-    email = token and read_session_token(settings=settings, token=token, now=clock())
-    if not email:
-        raise NotAuthenticated
-    user = await get_user(session=session, email=email)
+    cookie: Annotated[str | None, Depends(session_cookie)],
+    authorization: Annotated[str | None, Depends(bearer_header)],
+) -> Authentication | None:
+    """The request's session, or None. An Authorization header, even a bad one, wins."""
+    token: str | None
+    if authorization is not None:
+        kind, token = TokenKind.BEARER, _bearer_token(authorization)
+    else:
+        kind, token = TokenKind.COOKIE, cookie
+    if not token:
+        return None
+    now = clock()
+    claims = read_token(settings=settings, kind=kind, token=token, now=now)
+    if claims is None:
+        return None
+    user = await get_session_user(session=session, session_id=claims.session_id, now=now)
     if user is None:
+        return None
+    return Authentication(user=user, kind=kind, claims=claims)
+
+
+MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication)]
+
+
+def require_authentication(authentication: MaybeAuthenticated) -> Authentication:
+    if authentication is None:
         raise NotAuthenticated
-    return user
+    return authentication
+
+
+Authenticated = Annotated[Authentication, Depends(require_authentication)]
+
+
+def get_current_user(
+    authentication: Authenticated, settings: SettingsDep, clock: ClockDep, response: Response
+) -> User:
+    """The signed-in user; a cookie past its refresh point (or under an old key) is re-issued."""
+    claims = authentication.claims
+    if authentication.kind is TokenKind.COOKIE and claims.needs_refresh:
+        now = clock()
+        token = issue_token(
+            settings=settings,
+            kind=TokenKind.COOKIE,
+            session_id=claims.session_id,
+            started_at=claims.started_at,
+            now=now,
+        )
+        lifetime = token_lifetime(settings=settings, started_at=claims.started_at, now=now)
+        set_session_cookie(response, settings=settings, token=token, max_age=lifetime)
+    return authentication.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -96,6 +167,13 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def require_json_body(request: Request) -> None:
     """Refuse bodies not declared as JSON: those are the ones a page may send cross-site."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        has_body = request.headers.get("content-length", "0") != "0" or (
+            "transfer-encoding" in request.headers
+        )
+        if has_body:
+            raise UnsupportedMediaType
+        return
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
         raise UnsupportedMediaType

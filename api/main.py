@@ -1,5 +1,6 @@
 """The application factory: `uvicorn --factory api.main:create_app`."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -7,11 +8,16 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import demo, devidp, docs
 from api.config import InvalidSettings, Settings, get_settings
+from api.csrf import OriginCheckMiddleware
 from api.db import create_engine, create_sessionmaker
+from api.login_sessions import purge_expired_sessions
+from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routes import auth, health
 
@@ -26,6 +32,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         # On app.state rather than lifespan state, so that in-process clients (httpx's
         # ASGITransport inside `app.router.lifespan_context(app)`) see them too.
         engine = create_engine(settings.database_url)
+        sessionmaker = create_sessionmaker(engine)
         async with httpx.AsyncClient(
             limits=HTTP_POOL_LIMITS,
             timeout=settings.verifier_timeout,
@@ -33,10 +40,14 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             headers={"User-Agent": "signet"},
         ) as http_client:
             app.state.http_client = http_client
-            app.state.sessionmaker = create_sessionmaker(engine)
+            app.state.sessionmaker = sessionmaker
+            purger = asyncio.create_task(
+                purge_expired_sessions_every(settings.session_purge_interval, sessionmaker)
+            )
             try:
                 yield
             finally:
+                purger.cancel()
                 del app.state.http_client, app.state.sessionmaker
                 await engine.dispose()
 
@@ -72,6 +83,21 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
 
 
+async def purge_expired_sessions_every(
+    seconds: int, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Delete expired session rows now and then, so they never pile up; each worker may run it."""
+    while True:
+        try:
+            async with sessionmaker() as session:
+                purged = await purge_expired_sessions(session=session, now=utcnow())
+            if purged:
+                logger.info("purged %d expired sessions", purged)
+        except Exception:
+            logger.exception("purging expired sessions failed; will try again")
+        await asyncio.sleep(seconds)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service from `settings`, or from the environment."""
     if settings is None:
@@ -92,6 +118,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # Outermost first: CORS answers preflights before the origin check sees the request.
+    app.add_middleware(OriginCheckMiddleware, trusted_origins=settings.trusted_origins)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization"],
+        max_age=600,
+    )
     install_problem_handlers(app)
     app.include_router(auth.router)
     app.include_router(health.router)

@@ -51,6 +51,20 @@ class User(UserBase, table=True):
     last_login: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+class LoginSession(SQLModel, table=True):
+    """One signed-in browser or bearer token; ending it (deleting the row) ends the session."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    email: str = Field(
+        foreign_key="users.email", ondelete="CASCADE", index=True, max_length=MAX_EMAIL_LENGTH
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The absolute cap; rows past it are purged.
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
 class UserPublic(UserBase):
     """The signed-in user as clients see them."""
 
@@ -64,6 +78,14 @@ class LoginRequest(SQLModel):
     model_config = {"extra": "forbid"}
 
     assertion: StrictStr = Field(min_length=1, max_length=MAX_ASSERTION_LENGTH)
+
+
+class BearerToken(SQLModel):
+    """A session for a client that sends `Authorization: Bearer` instead of a cookie."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth 2 token type, not a secret)
+    expires_in: int = Field(description="Seconds until the token expires.")
 
 
 class Health(SQLModel):

@@ -1,7 +1,14 @@
-"""Session tokens (itsdangerous, timed and salted) and the cookie that carries them."""
+"""Session tokens (itsdangerous, timed and salted) and the cookie that carries them.
+
+A token names a session row and when the session started; its signature's timestamp says when
+it was last issued. The idle timeout counts from the signature, the absolute one from the start,
+so both are enforced from the token itself, whatever the cookie's Max-Age says.
+"""
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from fastapi import Response
@@ -9,7 +16,23 @@ from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
 from api.config import Settings
 
-SESSION_SALT = "signet.session"
+
+class TokenKind(StrEnum):
+    """Where a token travels. Each kind has its own salt, so one cannot stand in for the other."""
+
+    COOKIE = "cookie"
+    BEARER = "bearer"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    """What a genuine, unexpired token says."""
+
+    session_id: str
+    started_at: datetime
+    issued_at: datetime
+    # Signed with a fallback key, or old enough that the cookie should be re-issued.
+    needs_refresh: bool
 
 
 class _ClockedSigner(TimestampSigner):
@@ -23,35 +46,83 @@ class _ClockedSigner(TimestampSigner):
         return int(self._clock().timestamp())
 
 
-def _serializer(settings: Settings, now: datetime) -> URLSafeTimedSerializer:
+def _serializer(key: str, kind: TokenKind, now: datetime) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
-        settings.secret_key.get_secret_value(),
-        salt=SESSION_SALT,
+        key,
+        salt=f"signet.session.{kind}",
         signer=_ClockedSigner,
         signer_kwargs={"clock": lambda: now},
     )
 
 
-def issue_session_token(*, settings: Settings, email: str, now: datetime) -> str:
-    """A signed token naming the user, stamped with `now`."""
-    return _serializer(settings, now).dumps(email)
+def issue_token(
+    *, settings: Settings, kind: TokenKind, session_id: str, started_at: datetime, now: datetime
+) -> str:
+    """A token for the session, signed with the current key at `now`."""
+    serializer = _serializer(settings.secret_key.get_secret_value(), kind, now)
+    return serializer.dumps([session_id, int(started_at.timestamp())])
 
 
-def read_session_token(*, settings: Settings, token: str, now: datetime) -> str | None:
-    """The email in a genuine token younger than the session max age; None for anything else."""
+def read_token(
+    *, settings: Settings, kind: TokenKind, token: str, now: datetime
+) -> SessionClaims | None:
+    """The claims of a genuine token within both timeouts; None for anything else."""
+    keys = [settings.secret_key, *settings.secret_key_fallbacks]
+    for position, key in enumerate(keys):
+        try:
+            payload, issued_at = _serializer(key.get_secret_value(), kind, now).loads(
+                token, return_timestamp=True
+            )
+        except BadData:
+            continue
+        return _check(settings, payload, issued_at, now, signed_with_fallback=position > 0)
+    return None
+
+
+def _check(
+    settings: Settings,
+    payload: object,
+    issued_at: datetime,
+    now: datetime,
+    *,
+    signed_with_fallback: bool,
+) -> SessionClaims | None:
+    match payload:
+        case [str() as session_id, int() as started] if not isinstance(started, bool):
+            pass
+        case _:
+            return None
     try:
-        email = _serializer(settings, now).loads(token, max_age=settings.session_max_age)
-    except BadData:
+        started_at = datetime.fromtimestamp(started, issued_at.tzinfo)
+    except (OverflowError, OSError, ValueError):
         return None
-    return email if isinstance(email, str) else None
+    idle = now - issued_at
+    if idle > timedelta(seconds=settings.session_idle_timeout):
+        return None
+    if now - started_at > timedelta(seconds=settings.session_absolute_timeout):
+        return None
+    refresh_after = settings.session_idle_timeout * settings.session_refresh_after
+    return SessionClaims(
+        session_id=session_id,
+        started_at=started_at,
+        issued_at=issued_at,
+        needs_refresh=signed_with_fallback or idle > timedelta(seconds=refresh_after),
+    )
 
 
-def set_session_cookie(response: Response, *, settings: Settings, token: str) -> None:
+def token_lifetime(*, settings: Settings, started_at: datetime, now: datetime) -> int:
+    """Seconds a token issued now stays valid: the idle window, never past the absolute cap."""
+    absolute_end = started_at + timedelta(seconds=settings.session_absolute_timeout)
+    remaining = int((absolute_end - now).total_seconds())
+    return max(0, min(settings.session_idle_timeout, remaining))
+
+
+def set_session_cookie(response: Response, *, settings: Settings, token: str, max_age: int) -> None:
     """Attach the session to the response."""
     response.set_cookie(
         settings.cookie_name,
         token,
-        max_age=settings.session_max_age,
+        max_age=max_age,
         path="/",
         secure=settings.cookie_secure,
         httponly=True,
@@ -62,13 +133,4 @@ def set_session_cookie(response: Response, *, settings: Settings, token: str) ->
 
 def clear_session_cookie(response: Response, *, settings: Settings) -> None:
     """Tell the browser to forget the session, with the attributes it was set with."""
-    response.set_cookie(
-        settings.cookie_name,
-        "",
-        max_age=0,
-        path="/",
-        secure=settings.cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
-    response.headers["Cache-Control"] = "no-store"
+    set_session_cookie(response, settings=settings, token="", max_age=0)

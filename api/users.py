@@ -15,7 +15,10 @@ _UPSERT_DIALECTS: dict[str, Callable[[type[User]], sqlite.Insert | postgresql.In
 
 
 async def upsert_user(*, session: AsyncSession, email: str, now: datetime) -> User:
-    """Create the user or stamp their login, in one statement that concurrent logins can share."""
+    """Create the user or stamp their login, in one statement that concurrent logins can share.
+
+    The caller commits, so the login's other writes land in the same transaction.
+    """
     dialect = session.get_bind().dialect.name
     insert = _UPSERT_DIALECTS.get(dialect)
     if insert is None:
@@ -28,10 +31,19 @@ async def upsert_user(*, session: AsyncSession, email: str, now: datetime) -> Us
         .execution_options(populate_existing=True)
     )
     user: User = (await session.scalars(statement)).one()
-    await session.commit()
     return user
 
 
 async def get_user(*, session: AsyncSession, email: str) -> User | None:
     """The user with this email, if there is one."""
     return await session.get(User, email)
+
+
+async def delete_user(*, session: AsyncSession, email: str) -> bool:
+    """Delete the user and, by cascade, every session of theirs; False if there was none."""
+    user = await session.get(User, email)
+    if user is None:
+        return False
+    await session.delete(user)
+    await session.commit()
+    return True

@@ -95,18 +95,19 @@ def openapi(app: FastAPI) -> dict[str, object]:
     return app.openapi()
 
 
-def test_openapi_documents_the_session_cookie_scheme(
+def test_openapi_documents_the_cookie_and_bearer_schemes(
     openapi: dict[str, object], settings: Settings
 ) -> None:
     schemes = openapi["components"]["securitySchemes"]  # type: ignore[index]
 
-    assert schemes["SessionCookie"] == {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": settings.cookie_name,
+    assert schemes == {
+        "SessionCookie": {"type": "apiKey", "in": "cookie", "name": settings.cookie_name},
+        "BearerToken": {"type": "http", "scheme": "bearer"},
     }
-    me = openapi["paths"]["/auth/me"]["get"]  # type: ignore[index]
-    assert me["security"] == [{"SessionCookie": []}]
+    for path in ("/auth/me", "/auth/logout", "/auth/logout-everywhere"):
+        operation = openapi["paths"][path]["post" if "logout" in path else "get"]  # type: ignore[index]
+        # Either scheme will do: two requirement objects, not one with both.
+        assert operation["security"] == [{"SessionCookie": []}, {"BearerToken": []}]
 
 
 def test_openapi_uses_the_configured_cookie_name(settings: Settings) -> None:
@@ -120,8 +121,11 @@ def test_openapi_uses_the_configured_cookie_name(settings: Settings) -> None:
 @pytest.mark.parametrize(
     ("path", "method", "errors"),
     [
-        ("/auth/login", "post", {"401", "415", "422", "503"}),
+        ("/auth/login", "post", {"401", "403", "415", "422", "503"}),
+        ("/auth/token", "post", {"401", "403", "415", "422", "503"}),
         ("/auth/me", "get", {"401"}),
+        ("/auth/logout", "post", {"403", "415"}),
+        ("/auth/logout-everywhere", "post", {"401", "403", "415"}),
     ],
 )
 def test_openapi_documents_errors_as_problems(

@@ -76,7 +76,7 @@ async def test_login_sets_a_secure_http_only_lax_session_cookie(
     assert cookie["secure"] == ""
     assert cookie["samesite"].lower() == "lax"
     assert cookie["path"] == "/"
-    assert cookie["max-age"] == str(settings.session_max_age)
+    assert cookie["max-age"] == str(settings.session_idle_timeout)
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -329,7 +329,7 @@ async def test_expired_session_is_401(
 ) -> None:
     token = await _signed_in_token(client, verifier)
     cookie = {"cookie": f"{COOKIE}={token}"}
-    clock.advance(settings.session_max_age)
+    clock.advance(settings.session_idle_timeout)
     assert (await client.get("/auth/me", headers=cookie)).status_code == 200
 
     clock.advance(1)

@@ -36,7 +36,7 @@ def test_defaults_are_development_with_the_built_in_identity_provider() -> None:
     assert settings.audience == "http://127.0.0.1:8000"
     assert len(settings.secret_key.get_secret_value()) >= 32
     assert settings.verifier_timeout == 5
-    assert settings.session_max_age == 14 * 24 * 3600
+    assert settings.session_idle_timeout == 14 * 24 * 3600
     assert settings.cookie_name == "signet_session"
     assert settings.cookie_secure is True
 
@@ -65,7 +65,11 @@ def test_production_reads_its_environment(monkeypatch: pytest.MonkeyPatch) -> No
         ("SIGNET_VERIFIER_URL", None, "SIGNET_VERIFIER_URL: Field required"),
         ("SIGNET_VERIFIER_URL", "ftp://x", "SIGNET_VERIFIER_URL: must be an http(s) URL"),
         ("SIGNET_AUDIENCE", None, "SIGNET_AUDIENCE: Field required"),
-        ("SIGNET_AUDIENCE", "https://app.example/login", "SIGNET_AUDIENCE: must be the origin"),
+        (
+            "SIGNET_AUDIENCE",
+            "https://app.example/login",
+            "SIGNET_AUDIENCE: 'https://app.example/login' is not an origin",
+        ),
         ("SIGNET_COOKIE_NAME", "a b", "SIGNET_COOKIE_NAME: must be a cookie-name token"),
     ],
 )

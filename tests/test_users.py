@@ -33,6 +33,7 @@ async def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 async def test_first_upsert_creates_the_user(any_engine: AsyncEngine) -> None:
     async with create_sessionmaker(any_engine)() as session:
         user = await upsert_user(session=session, email="edith@example.com", now=T0)
+        await session.commit()
 
     assert (user.email, user.created_at, user.last_login) == ("edith@example.com", T0, T0)
 
@@ -42,8 +43,10 @@ async def test_later_upsert_stamps_last_login_only(any_engine: AsyncEngine) -> N
     sessions = create_sessionmaker(any_engine)
     async with sessions() as session:
         await upsert_user(session=session, email="edith@example.com", now=T0)
+        await session.commit()
     async with sessions() as session:
         user = await upsert_user(session=session, email="edith@example.com", now=later)
+        await session.commit()
 
     assert (user.created_at, user.last_login) == (T0, later)
     async with sessions() as session:
@@ -56,6 +59,7 @@ async def test_timestamps_come_back_in_utc(any_engine: AsyncEngine) -> None:
     in_paris = T0.astimezone(timezone(timedelta(hours=1)))
     async with create_sessionmaker(any_engine)() as session:
         await upsert_user(session=session, email="edith@example.com", now=in_paris)
+        await session.commit()
     async with create_sessionmaker(any_engine)() as session:
         stored = await get_user(session=session, email="edith@example.com")
 

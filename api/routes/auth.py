@@ -1,21 +1,38 @@
-"""Login, the current user, and logout."""
+"""Sign in (cookie or bearer token), the current user, and signing out."""
 
 from fastapi import APIRouter, Depends, Response, status
 
-from api.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VerifierDep, require_json_body
-from api.models import LoginRequest, UserPublic
+from api.config import Settings
+from api.deps import (
+    Authenticated,
+    ClockDep,
+    CurrentUser,
+    MaybeAuthenticated,
+    SessionDep,
+    SettingsDep,
+    VerifierDep,
+    require_json_body,
+)
+from api.login_sessions import end_all_sessions, end_session
+from api.models import BearerToken, LoginRequest, UserPublic
 from api.problems import problem_responses
-from api.sessions import clear_session_cookie, issue_session_token, set_session_cookie
-from api.users import upsert_user
+from api.sessions import (
+    TokenKind,
+    clear_session_cookie,
+    issue_token,
+    set_session_cookie,
+    token_lifetime,
+)
+from api.signin import sign_in
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+# Every state-changing route here refuses bodies that are not JSON (see require_json_body).
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(require_json_body)])
 
 
 @router.post(
     "/login",
     summary="Sign in with an assertion",
-    dependencies=[Depends(require_json_body)],
-    responses=problem_responses(401, 415, 422, 503),
+    responses=problem_responses(401, 403, 415, 422, 503),
 )
 async def login(
     body: LoginRequest,
@@ -25,25 +42,96 @@ async def login(
     clock: ClockDep,
     response: Response,
 ) -> UserPublic:
-    """Verify an identity assertion and start a session for the email it proves."""
+    """Verify an identity assertion and start a cookie session for the email it proves."""
     identity = await verifier.verify(body.assertion)
     now = clock()
-    user = await upsert_user(session=session, email=identity.email, now=now)
-    token = issue_session_token(settings=settings, email=user.email, now=now)
-    set_session_cookie(response, settings=settings, token=token)
-    return UserPublic.model_validate(user, from_attributes=True)
-
-
-@router.get("/me", summary="Who is signed in", responses=problem_responses(401))
-async def me(user: CurrentUser, response: Response) -> UserPublic:
-    """The user signed in with this session."""
-    response.headers["Cache-Control"] = "no-store"
+    user, login_session = await sign_in(
+        session=session, email=identity.email, now=now, lifetime=settings.session_absolute_timeout
+    )
+    token = issue_token(
+        settings=settings,
+        kind=TokenKind.COOKIE,
+        session_id=login_session.id,
+        started_at=now,
+        now=now,
+    )
+    max_age = token_lifetime(settings=settings, started_at=now, now=now)
+    set_session_cookie(response, settings=settings, token=token, max_age=max_age)
     return UserPublic.model_validate(user, from_attributes=True)
 
 
 @router.post(
-    "/logout", summary="Sign out", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+    "/token",
+    summary="Get a bearer token for an assertion",
+    responses=problem_responses(401, 403, 415, 422, 503),
 )
-async def logout(settings: SettingsDep, response: Response) -> None:
-    """End this session; works with or without one."""
+async def token(
+    body: LoginRequest,
+    verifier: VerifierDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    response: Response,
+) -> BearerToken:
+    """Verify an identity assertion and start a session carried by a bearer token, not a cookie."""
+    identity = await verifier.verify(body.assertion)
+    now = clock()
+    _, login_session = await sign_in(
+        session=session, email=identity.email, now=now, lifetime=settings.session_absolute_timeout
+    )
+    access_token = issue_token(
+        settings=settings,
+        kind=TokenKind.BEARER,
+        session_id=login_session.id,
+        started_at=now,
+        now=now,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return BearerToken(
+        access_token=access_token,
+        expires_in=token_lifetime(settings=settings, started_at=now, now=now),
+    )
+
+
+@router.get("/me", summary="Who is signed in", responses=problem_responses(401))
+async def me(user: CurrentUser, response: Response) -> UserPublic:
+    """The user signed in with this session cookie or bearer token."""
+    response.headers["Cache-Control"] = "no-store"
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+def _signed_out(settings: Settings) -> Response:
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(response, settings=settings)
+    return response
+
+
+@router.post(
+    "/logout",
+    summary="Sign out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(403, 415),
+)
+async def logout(
+    authentication: MaybeAuthenticated, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """End this session on the server and clear its cookie; works with or without one."""
+    if authentication is not None:
+        await end_session(session=session, session_id=authentication.claims.session_id)
+    return _signed_out(settings)
+
+
+@router.post(
+    "/logout-everywhere",
+    summary="Sign out everywhere",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(401, 403, 415),
+)
+async def logout_everywhere(
+    authentication: Authenticated, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """End every session of the signed-in user, this one included."""
+    await end_all_sessions(session=session, email=authentication.user.email)
+    return _signed_out(settings)
