@@ -1,7 +1,7 @@
 """The Persona verifier against a verifier mocked with respx: what it sends, what it trusts."""
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import httpx
@@ -17,9 +17,8 @@ AUDIENCE = "https://app.example"
 
 
 @pytest.fixture
-async def verifier(clock: FakeClock) -> AsyncIterator[PersonaVerifier]:
-    async with httpx.AsyncClient() as client:
-        yield PersonaVerifier(client=client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock)
+def verifier(clock: FakeClock, http_client: httpx.AsyncClient) -> PersonaVerifier:
+    return PersonaVerifier(client=http_client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock)
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""Session rows: started with the user, ended on logout, purged once expired."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
+
+from api.db import create_sessionmaker
+from api.login_sessions import get_session_user, purge_expired_sessions
+from api.main import purge_expired_sessions_every
+from api.models import LoginSession
+from api.signin import sign_in
+
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+DAY = 24 * 3600
+
+
+async def test_sign_in_writes_the_user_and_a_session_together(db_session: AsyncSession) -> None:
+    user, login_session = await sign_in(
+        session=db_session, email="edith@example.com", now=T0, lifetime=30 * DAY
+    )
+
+    assert login_session.email == user.email
+    assert login_session.expires_at == T0 + timedelta(days=30)
+    assert len(login_session.id) >= 32
+    found = await get_session_user(session=db_session, session_id=login_session.id, now=T0)
+    assert found is not None
+    assert found.email == "edith@example.com"
+
+
+async def test_a_session_row_past_its_cap_finds_no_user(db_session: AsyncSession) -> None:
+    _, login_session = await sign_in(session=db_session, email="e@example.com", now=T0, lifetime=60)
+
+    user = await get_session_user(
+        session=db_session, session_id=login_session.id, now=T0 + timedelta(seconds=60)
+    )
+
+    assert user is None
+
+
+async def test_purge_deletes_only_expired_rows(db_session: AsyncSession) -> None:
+    for lifetime in (DAY, 2 * DAY, 3 * DAY):
+        await sign_in(session=db_session, email="edith@example.com", now=T0, lifetime=lifetime)
+
+    purged = await purge_expired_sessions(session=db_session, now=T0 + timedelta(days=2))
+
+    assert purged == 2
+    remaining = (await db_session.scalars(select(col(LoginSession.expires_at)))).all()
+    assert remaining == [T0 + timedelta(days=3)]
+
+
+async def test_the_purge_task_purges_as_soon_as_it_starts(engine: AsyncEngine) -> None:
+    sessions = create_sessionmaker(engine)
+    async with sessions() as session:
+        await sign_in(session=session, email="old@example.com", now=T0, lifetime=DAY)
+
+    task = asyncio.create_task(purge_expired_sessions_every(3600, sessions))
+    try:
+        async with asyncio.timeout(5):
+            while True:  # wait for the condition: the expired row is gone
+                async with sessions() as session:
+                    if not (await session.scalars(select(LoginSession))).all():
+                        break
+                await asyncio.sleep(0)
+    finally:
+        task.cancel()

@@ -1,0 +1,207 @@
+"""Sessions over HTTP: sliding refresh, hard caps, rotation, and logouts that end sessions."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.config import Settings
+from api.db import create_engine
+from api.deps import get_clock, get_verifier
+from api.main import create_app
+from api.models import LoginSession
+from api.testing import FakeClock, FakeVerifier
+from api.users import delete_user
+from tests.conftest import APP_ORIGIN
+from tests.databases import use_engine
+
+DAY = 24 * 3600
+COOKIE = "signet_session"
+OLD_KEY = "the-previous-secret-key-0123456789abcdef"
+
+
+@pytest.fixture
+def verifier(verifier: FakeVerifier) -> FakeVerifier:
+    verifier.accept("edith", email="edith@example.com")
+    return verifier
+
+
+async def sign_in(client: httpx.AsyncClient) -> str:
+    """Sign Edith in on this client; returns the session cookie's value."""
+    response = await client.post("/auth/login", json={"assertion": "edith"})
+    assert response.status_code == 200
+    return response.cookies[COOKIE]
+
+
+def with_cookie(token: str) -> dict[str, str]:
+    return {"cookie": f"{COOKIE}={token}"}
+
+
+async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.get("/auth/me", headers=with_cookie(token))
+
+
+async def session_count(db_session: AsyncSession) -> int:
+    return (await db_session.scalars(select(func.count()).select_from(LoginSession))).one()
+
+
+async def test_every_login_starts_a_new_session(client: httpx.AsyncClient) -> None:
+    first = await sign_in(client)
+    second = await sign_in(client)
+
+    assert first != second
+    assert (await me(client, first)).status_code == 200
+    assert (await me(client, second)).status_code == 200
+
+
+async def test_a_recently_refreshed_session_gets_no_new_cookie(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    token = await sign_in(client)
+    clock.advance(3 * DAY)  # under a quarter of the 14-day idle window
+
+    response = await me(client, token)
+
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+
+
+async def test_a_session_used_late_in_its_idle_window_gets_a_fresh_cookie(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    token = await sign_in(client)
+    clock.advance(4 * DAY)  # past a quarter of the idle window
+
+    response = await me(client, token)
+    fresh = response.cookies[COOKIE]
+
+    assert fresh != token
+    assert response.headers["cache-control"] == "no-store"
+    # The fresh cookie slides the idle window: 13 days later only it still works.
+    clock.advance(13 * DAY)
+    assert (await me(client, token)).status_code == 401
+    assert (await me(client, fresh)).status_code == 200
+
+
+async def test_the_absolute_timeout_is_never_extended(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    token = await sign_in(client)
+    for _ in range(7):  # used every 4 days, so always refreshed...
+        clock.advance(4 * DAY)
+        response = await me(client, token)
+        assert response.status_code == 200
+        token = response.cookies.get(COOKIE) or token
+    assert int(response.headers["set-cookie"].split("Max-Age=")[1].split(";")[0]) == 2 * DAY
+
+    clock.advance(2 * DAY + 1)  # ...but 30 days after login it is over.
+
+    assert (await me(client, token)).status_code == 401
+
+
+async def test_an_idle_session_expires(client: httpx.AsyncClient, clock: FakeClock) -> None:
+    token = await sign_in(client)
+    clock.advance(14 * DAY + 1)
+
+    assert (await me(client, token)).status_code == 401
+
+
+async def test_rotation_keeps_sessions_and_re_issues_them_with_the_new_key(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(update={"secret_key": SecretStr(OLD_KEY)})
+    token = await sign_in(client)
+    app.state.settings = settings.model_copy(update={"secret_key_fallbacks": (SecretStr(OLD_KEY),)})
+
+    response = await me(client, token)
+    reissued = response.cookies[COOKIE]
+    app.state.settings = settings  # the old key is gone from both lists now
+
+    assert response.status_code == 200
+    assert (await me(client, reissued)).status_code == 200
+    assert (await me(client, token)).status_code == 401
+
+
+async def test_a_copy_of_the_cookie_is_useless_after_logout(client: httpx.AsyncClient) -> None:
+    stolen = await sign_in(client)
+
+    logout = await client.post("/auth/logout")
+
+    assert logout.status_code == 204
+    assert (await me(client, stolen)).status_code == 401
+
+
+async def test_logout_ends_only_its_own_session(client: httpx.AsyncClient) -> None:
+    phone = await sign_in(client)
+    laptop = await sign_in(client)
+
+    await client.post("/auth/logout", headers=with_cookie(phone))
+
+    assert (await me(client, phone)).status_code == 401
+    assert (await me(client, laptop)).status_code == 200
+
+
+async def test_logout_everywhere_ends_every_session_of_the_user(
+    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+) -> None:
+    phone, laptop, tablet = [await sign_in(client) for _ in range(3)]
+    verifier.accept("francis", email="francis@example.com")
+    other_user = (await client.post("/auth/login", json={"assertion": "francis"})).cookies[COOKIE]
+
+    response = await client.post("/auth/logout-everywhere", headers=with_cookie(laptop))
+
+    assert response.status_code == 204
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert response.headers["cache-control"] == "no-store"
+    for token in (phone, laptop, tablet):
+        assert (await me(client, token)).status_code == 401
+    assert (await me(client, other_user)).status_code == 200
+    assert await session_count(db_session) == 1
+    # A session started afterwards works.
+    assert (await me(client, await sign_in(client))).status_code == 200
+
+
+async def test_logout_everywhere_needs_a_session(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/auth/logout-everywhere")).status_code == 401
+
+
+async def test_deleting_a_user_ends_their_sessions(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    token = await sign_in(client)
+
+    assert await delete_user(session=db_session, email="edith@example.com")
+
+    assert (await me(client, token)).status_code == 401
+    assert await session_count(db_session) == 0
+
+
+@pytest.fixture
+async def second_worker(
+    settings: Settings, database_url: str, verifier: FakeVerifier, clock: FakeClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Another app process on the same database, with its own engine and connections."""
+    engine: AsyncEngine = create_engine(database_url)
+    app = create_app(settings)
+    use_engine(app, engine)
+    app.dependency_overrides[get_verifier] = lambda: verifier
+    app.dependency_overrides[get_clock] = lambda: clock
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+        yield client
+    await engine.dispose()
+
+
+async def test_logout_on_one_worker_ends_the_session_on_another(
+    client: httpx.AsyncClient, second_worker: httpx.AsyncClient
+) -> None:
+    token = await sign_in(client)
+    assert (await me(second_worker, token)).status_code == 200
+
+    await client.post("/auth/logout", headers=with_cookie(token))
+
+    assert (await me(second_worker, token)).status_code == 401
