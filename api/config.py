@@ -39,6 +39,11 @@ def _long_enough(key: SecretStr) -> SecretStr:
     return key
 
 
+def _is_https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in ("localhost", "127.0.0.1", "::1")
+
+
 def _comma_separated(value: object) -> object:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -58,8 +63,15 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./signet.db"
     # Required in production; development fills them in (see _development_defaults).
     secret_key: SecretStr
-    verifier_url: str
     audience: str
+    verifier: Literal["persona", "oidc"] = "persona"
+    # Persona: the remote-verification endpoint.
+    verifier_url: str | None = None
+    # OpenID Connect: the provider, our client ids, and where its keys are when not discovered.
+    oidc_issuer: str | None = None
+    oidc_client_ids: CommaSeparated = ()
+    oidc_jwks_url: str | None = None
+    oidc_leeway: Annotated[int, Field(ge=0, le=600)] = 60
     # Older keys that still verify sessions (and get them re-signed with secret_key).
     secret_key_fallbacks: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     verifier_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
@@ -84,13 +96,38 @@ class Settings(BaseSettings):
             raise ValueError("must be a cookie-name token (letters, digits and -_.)")
         return value
 
-    @field_validator("verifier_url")
+    @field_validator("verifier_url", "oidc_issuer", "oidc_jwks_url")
     @classmethod
-    def _verifier_url_is_http(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL")
+    def _is_http(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("oidc_client_ids", mode="before")
+    @classmethod
+    def _split_client_ids(cls, value: object) -> object:
+        return _comma_separated(value)
+
+    @model_validator(mode="after")
+    def _verifier_is_configured(self) -> "Settings":
+        if self.verifier == "persona" and self.verifier_url is None:
+            raise ValueError("SIGNET_VERIFIER=persona needs SIGNET_VERIFIER_URL")
+        if self.verifier == "oidc" and not (self.oidc_issuer and self.oidc_client_ids):
+            raise ValueError(
+                "SIGNET_VERIFIER=oidc needs SIGNET_OIDC_ISSUER and SIGNET_OIDC_CLIENT_IDS"
+            )
+        if self.env == "production":
+            # TLS is what makes the verifier's answer worth trusting; loopback needs none.
+            for name, url in (
+                ("SIGNET_VERIFIER_URL", self.verifier_url),
+                ("SIGNET_OIDC_ISSUER", self.oidc_issuer),
+                ("SIGNET_OIDC_JWKS_URL", self.oidc_jwks_url),
+            ):
+                if url is not None and not _is_https_or_loopback(url):
+                    raise ValueError(f"{name} must use https in production")
+        return self
 
     @field_validator("audience")
     @classmethod
@@ -130,7 +167,8 @@ class Settings(BaseSettings):
         if data.get("secret_key") is None:
             logger.warning("SIGNET_SECRET_KEY is unset: sessions last until the server restarts")
             data["secret_key"] = secrets.token_urlsafe(32)
-        data.setdefault("verifier_url", f"{DEV_ORIGIN}/dev-idp/verify")
+        if data.get("verifier", "persona") == "persona":
+            data.setdefault("verifier_url", f"{DEV_ORIGIN}/dev-idp/verify")
         data.setdefault("audience", DEV_ORIGIN)
         return data
 

@@ -23,6 +23,7 @@ from api.sessions import (
     token_lifetime,
 )
 from api.verifiers.base import Verifier
+from api.verifiers.oidc import OIDCVerifier, ProviderKeys
 from api.verifiers.persona import PersonaVerifier
 
 Clock = Callable[[], datetime]
@@ -60,7 +61,27 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_db_session)]
 
 
-def get_verifier(settings: SettingsDep, client: HttpClientDep, clock: ClockDep) -> Verifier:
+def get_provider_keys(request: Request) -> ProviderKeys:
+    """The OpenID provider's key cache, which lives as long as the app (see `create_app`)."""
+    keys: ProviderKeys = request.app.state.provider_keys
+    return keys
+
+
+def get_verifier(
+    request: Request, settings: SettingsDep, client: HttpClientDep, clock: ClockDep
+) -> Verifier:
+    """The verifier SIGNET_VERIFIER names, built on the injected HTTP client."""
+    if settings.verifier == "oidc":
+        assert settings.oidc_issuer is not None  # Settings guarantees it
+        return OIDCVerifier(
+            client=client,
+            keys=get_provider_keys(request),
+            issuer=settings.oidc_issuer,
+            client_ids=settings.oidc_client_ids,
+            leeway=settings.oidc_leeway,
+            clock=clock,
+        )
+    assert settings.verifier_url is not None  # Settings guarantees it
     return PersonaVerifier(
         client=client,
         url=settings.verifier_url,

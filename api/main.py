@@ -20,6 +20,7 @@ from api.login_sessions import purge_expired_sessions
 from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routes import auth, health
+from api.verifiers.oidc import ProviderKeys
 
 logger = logging.getLogger("signet")
 
@@ -118,6 +119,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    if settings.verifier == "oidc":
+        assert settings.oidc_issuer is not None  # Settings guarantees it
+        app.state.provider_keys = ProviderKeys(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url,
+            timeout=settings.verifier_timeout,
+        )
     # Outermost first: CORS answers preflights before the origin check sees the request.
     app.add_middleware(OriginCheckMiddleware, trusted_origins=settings.trusted_origins)
     app.add_middleware(

@@ -18,6 +18,9 @@ PRODUCTION = {
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "SIGNET_ENV",
+        "SIGNET_VERIFIER",
+        "SIGNET_OIDC_ISSUER",
+        "SIGNET_OIDC_CLIENT_IDS",
         "SIGNET_SECRET_KEY",
         "SIGNET_VERIFIER_URL",
         "SIGNET_AUDIENCE",
@@ -62,7 +65,9 @@ def test_production_reads_its_environment(monkeypatch: pytest.MonkeyPatch) -> No
     [
         ("SIGNET_SECRET_KEY", None, "SIGNET_SECRET_KEY: Field required"),
         ("SIGNET_SECRET_KEY", "short", "SIGNET_SECRET_KEY: must be at least 32 characters"),
-        ("SIGNET_VERIFIER_URL", None, "SIGNET_VERIFIER_URL: Field required"),
+        ("SIGNET_VERIFIER_URL", None, "SIGNET_VERIFIER=persona needs SIGNET_VERIFIER_URL"),
+        ("SIGNET_VERIFIER_URL", "http://v.example/", "SIGNET_VERIFIER_URL must use https"),
+        ("SIGNET_VERIFIER", "oidc", "SIGNET_VERIFIER=oidc needs SIGNET_OIDC_ISSUER and"),
         ("SIGNET_VERIFIER_URL", "ftp://x", "SIGNET_VERIFIER_URL: must be an http(s) URL"),
         ("SIGNET_AUDIENCE", None, "SIGNET_AUDIENCE: Field required"),
         (
@@ -114,3 +119,26 @@ def test_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
 
     with pytest.raises(InvalidSettings, match="SIGNET_ENV"):
         get_settings()
+
+
+def test_a_verifier_on_loopback_may_use_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SIGNET_VERIFIER_URL", "http://127.0.0.1:9000/verify")
+
+    assert get_settings().verifier_url == "http://127.0.0.1:9000/verify"
+
+
+def test_oidc_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SIGNET_VERIFIER_URL")
+    monkeypatch.setenv("SIGNET_VERIFIER", "oidc")
+    monkeypatch.setenv("SIGNET_OIDC_ISSUER", "https://accounts.google.com")
+    monkeypatch.setenv("SIGNET_OIDC_CLIENT_IDS", "web.apps.example, ios.apps.example")
+
+    settings = get_settings()
+
+    assert settings.oidc_client_ids == ("web.apps.example", "ios.apps.example")
+    assert settings.oidc_leeway == 60
+    assert settings.oidc_jwks_url is None

@@ -1,7 +1,7 @@
 """The Persona verifier against a verifier mocked with respx: what it sends, what it trusts."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from urllib.parse import parse_qs
 
 import httpx
@@ -212,3 +212,81 @@ async def test_logged_reasons_cannot_forge_log_lines(
     (record,) = (record for record in caplog.records if record.name == "signet.verifier")
     assert "\n" not in record.getMessage()
     assert len(record.getMessage()) < 500
+
+
+async def test_a_failed_connection_is_retried_once(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = mock_verifier.post(URL).mock(
+        side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json=okay(clock))]
+    )
+
+    identity = await verifier.verify("a")
+
+    assert identity.email == "edith@example.com"
+    assert route.call_count == 2
+
+
+async def test_a_connection_failing_twice_is_unavailable(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter
+) -> None:
+    route = mock_verifier.post(URL).mock(side_effect=httpx.ConnectError("refused"))
+
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify("a")
+    assert route.call_count == 2
+
+
+async def test_a_timeout_is_not_retried(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+) -> None:
+    route = mock_verifier.post(URL).mock(
+        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=okay(clock))]
+    )
+
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify("a")
+    assert route.call_count == 1
+
+
+async def _endless_answer() -> AsyncIterator[bytes]:
+    while True:  # a verifier that never stops talking, with no Content-Length
+        yield b" " * 16_384
+
+
+@pytest.mark.parametrize(
+    "make_response",
+    [
+        pytest.param(lambda: httpx.Response(200, content=b" " * 70_000), id="declared length"),
+        pytest.param(lambda: httpx.Response(200, content=_endless_answer()), id="streamed"),
+    ],
+)
+async def test_an_oversized_answer_is_unavailable(
+    verifier: PersonaVerifier,
+    mock_verifier: respx.MockRouter,
+    make_response: Callable[[], httpx.Response],
+) -> None:
+    mock_verifier.post(URL).mock(return_value=make_response())
+
+    with pytest.raises(VerifierUnavailable, match="larger"):
+        await verifier.verify("a")
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        pytest.param("120", 120, id="seconds"),
+        pytest.param("Thu, 01 Jan 2026 12:02:00 GMT", 120, id="HTTP date"),
+        pytest.param("999999", 3600, id="bounded"),
+        pytest.param("soon", 5, id="unreadable"),
+    ],
+)
+async def test_the_verifiers_retry_after_is_passed_on(
+    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, retry_after: str, expected: int
+) -> None:
+    mock_verifier.post(URL).respond(503, headers={"retry-after": retry_after})
+
+    with pytest.raises(VerifierUnavailable) as unavailable:
+        await verifier.verify("a")
+
+    assert unavailable.value.retry_after == expected

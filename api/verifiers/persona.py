@@ -13,10 +13,13 @@ from api.verifiers.base import (
     VerifierUnavailable,
     normalise_email,
 )
+from api.verifiers.http import request, retry_after_seconds
 
 logger = logging.getLogger("signet.verifier")
 
 MAX_LOGGED_REASON = 200
+# A Persona answer is a few hundred bytes; anything near this is not one.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 class PersonaVerifier:
@@ -49,34 +52,27 @@ class PersonaVerifier:
             raise
 
     async def _ask(self, assertion: str) -> dict[str, Any]:
-        try:
-            response = await self._client.post(
-                self._url,
-                data={"assertion": assertion, "audience": self._audience},
-                timeout=self._timeout,
+        answer = await request(
+            self._client,
+            "POST",
+            self._url,
+            data={"assertion": assertion, "audience": self._audience},
+            http_timeout=self._timeout,
+            max_bytes=MAX_ANSWER_BYTES,
+        )
+        if answer.status_code >= 500:
+            raise VerifierUnavailable(
+                f"HTTP {answer.status_code}",
+                retry_after=retry_after_seconds(answer.headers, now=self._clock()),
             )
-        except httpx.TimeoutException:
-            raise VerifierUnavailable("timed out") from None
-        except httpx.HTTPError as error:
-            raise VerifierUnavailable(f"request failed: {type(error).__name__}") from None
-        if response.status_code >= 500:
-            raise VerifierUnavailable(f"HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise AssertionRejected(f"HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            raise VerifierUnavailable("answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise VerifierUnavailable("answer is not a JSON object")
-        return answer
+        if answer.status_code != 200:
+            raise AssertionRejected(f"HTTP {answer.status_code}")
+        return answer.json_object()
 
     def _check(self, answer: dict[str, Any]) -> VerifiedIdentity:
         if answer.get("status") != "okay":
-            raise AssertionRejected(
-                f"status {_loggable(answer.get('status'))}, "
-                f"reason {_loggable(answer.get('reason'))}"
-            )
+            status, reason = _loggable(answer.get("status")), _loggable(answer.get("reason"))
+            raise AssertionRejected(f"status {status}, reason {reason}")
         if answer.get("audience") != self._audience:
             raise AssertionRejected(f"audience {_loggable(answer.get('audience'))}")
         expires = answer.get("expires")
