@@ -1,4 +1,4 @@
-"""OIDC ID tokens against keys made in the test, served by respx: OIDC Core 3.1.3.7, rule by rule."""
+"""OIDC ID tokens against keys made in the test, served by respx: OIDC Core 3.1.3.7 rules."""
 
 import asyncio
 import hashlib
