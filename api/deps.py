@@ -1,4 +1,8 @@
-"""Every dependency the routes use: the one place tests override."""
+"""Every dependency the routes use: the one place tests override.
+
+All are `async def`, even those that never await: FastAPI runs plain `def` dependencies in a
+thread pool, and a thread hop per dependency costs more than the work they do.
+"""
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -8,12 +12,13 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
 from api.login_sessions import get_session_user
 from api.models import User, utcnow
 from api.problems import NotAuthenticated, UnsupportedMediaType
+from api.session_cache import SessionCache
 from api.sessions import (
     SessionClaims,
     TokenKind,
@@ -29,7 +34,7 @@ from api.verifiers.persona import PersonaVerifier
 Clock = Callable[[], datetime]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with (see `create_app`)."""
     settings: Settings = request.app.state.settings
     return settings
@@ -38,14 +43,14 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_clock() -> Clock:
+async def get_clock() -> Clock:
     return utcnow
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def get_http_client(request: Request) -> httpx.AsyncClient:
+async def get_http_client(request: Request) -> httpx.AsyncClient:
     client: httpx.AsyncClient = request.app.state.http_client
     return client
 
@@ -53,21 +58,30 @@ def get_http_client(request: Request) -> httpx.AsyncClient:
 HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]
 
 
-async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Database sessions on the app's engine (tests point this at their own database)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+async def get_db_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_db_session)]
 
 
-def get_provider_keys(request: Request) -> ProviderKeys:
+async def get_provider_keys(request: Request) -> ProviderKeys:
     """The OpenID provider's key cache, which lives as long as the app (see `create_app`)."""
     keys: ProviderKeys = request.app.state.provider_keys
     return keys
 
 
-def get_verifier(
+async def get_verifier(
     request: Request, settings: SettingsDep, client: HttpClientDep, clock: ClockDep
 ) -> Verifier:
     """The verifier SIGNET_VERIFIER names, built on the injected HTTP client."""
@@ -75,7 +89,7 @@ def get_verifier(
         assert settings.oidc_issuer is not None  # Settings guarantees it
         return OIDCVerifier(
             client=client,
-            keys=get_provider_keys(request),
+            keys=await get_provider_keys(request),
             issuer=settings.oidc_issuer,
             client_ids=settings.oidc_client_ids,
             leeway=settings.oidc_leeway,
@@ -127,8 +141,18 @@ def _bearer_token(authorization: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+async def get_session_cache(request: Request) -> SessionCache:
+    """The process's cache of live sessions (see `api.session_cache`)."""
+    cache: SessionCache = request.app.state.session_cache
+    return cache
+
+
+SessionCacheDep = Annotated[SessionCache, Depends(get_session_cache)]
+
+
 async def get_authentication(
-    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    cache: SessionCacheDep,
     settings: SettingsDep,
     clock: ClockDep,
     cookie: Annotated[str | None, Depends(session_cookie)],
@@ -146,16 +170,20 @@ async def get_authentication(
     claims = read_token(settings=settings, kind=kind, token=token, now=now)
     if claims is None:
         return None
-    user = await get_session_user(session=session, session_id=claims.session_id, now=now)
+    user = cache.get(claims.session_id)
     if user is None:
-        return None
+        async with sessionmaker() as session:
+            user = await get_session_user(session=session, session_id=claims.session_id, now=now)
+        if user is None:
+            return None
+        cache.put(claims.session_id, user)
     return Authentication(user=user, kind=kind, claims=claims)
 
 
 MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication)]
 
 
-def require_authentication(authentication: MaybeAuthenticated) -> Authentication:
+async def require_authentication(authentication: MaybeAuthenticated) -> Authentication:
     if authentication is None:
         raise NotAuthenticated
     return authentication
@@ -164,7 +192,7 @@ def require_authentication(authentication: MaybeAuthenticated) -> Authentication
 Authenticated = Annotated[Authentication, Depends(require_authentication)]
 
 
-def get_current_user(
+async def get_current_user(
     authentication: Authenticated, settings: SettingsDep, clock: ClockDep, response: Response
 ) -> User:
     """The signed-in user; a cookie past its refresh point (or under an old key) is re-issued."""
@@ -186,7 +214,7 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_json_body(request: Request) -> None:
+async def require_json_body(request: Request) -> None:
     """Refuse bodies not declared as JSON: those are the ones a page may send cross-site."""
     content_type = request.headers.get("content-type")
     if content_type is None:

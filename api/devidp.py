@@ -34,7 +34,7 @@ class AssertionIssued(BaseModel):
     assertion: str
 
 
-def _serializer(settings: SettingsDep) -> URLSafeTimedSerializer:
+async def _serializer(settings: SettingsDep) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt=ASSERTION_SALT)
 
 

@@ -20,6 +20,7 @@ from api.login_sessions import purge_expired_sessions
 from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routes import auth, health
+from api.session_cache import SessionCache
 from api.verifiers.oidc import ProviderKeys
 
 logger = logging.getLogger("signet")
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.session_cache = SessionCache(ttl=settings.session_cache_ttl)
     if settings.verifier == "oidc":
         assert settings.oidc_issuer is not None  # Settings guarantees it
         app.state.provider_keys = ProviderKeys(

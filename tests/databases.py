@@ -10,11 +10,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from api.db import create_engine, create_sessionmaker
-from api.deps import get_db_session
+from api.deps import get_sessionmaker
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
 SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")
@@ -55,7 +55,8 @@ async def require_postgres() -> str:
     return POSTGRES_URL
 
 
-async def _on_server(server_url: str, statement: str) -> None:
+async def run_on_server(server_url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -68,11 +69,11 @@ async def _on_server(server_url: str, statement: str) -> None:
 async def new_postgres_database(server_url: str) -> AsyncIterator[str]:
     """The URL of a new, empty database on the server at `server_url`, dropped afterwards."""
     name = f"signet_test_{uuid.uuid4().hex}"
-    await _on_server(server_url, f'CREATE DATABASE "{name}"')
+    await run_on_server(server_url, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        await _on_server(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+        await run_on_server(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
@@ -99,10 +100,5 @@ async def engine_with_tables(url: str) -> AsyncIterator[AsyncEngine]:
 
 def use_engine(app: FastAPI, engine: AsyncEngine) -> None:
     """Make the app's sessions come from `engine` (a test database) instead of its lifespan."""
-    sessions = create_sessionmaker(engine)
-
-    async def db_session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as session:
-            yield session
-
-    app.dependency_overrides[get_db_session] = db_session
+    sessionmaker = create_sessionmaker(engine)
+    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker

@@ -14,6 +14,7 @@ from api.db import create_engine
 from api.deps import get_clock, get_verifier
 from api.main import create_app
 from api.models import LoginSession
+from api.session_cache import SessionCache
 from api.testing import FakeClock, FakeVerifier
 from api.users import delete_user
 from tests.conftest import APP_ORIGIN
@@ -187,6 +188,10 @@ async def second_worker(
     """Another app process on the same database, with its own engine and connections."""
     engine: AsyncEngine = create_engine(database_url)
     app = create_app(settings)
+    # Its session cache reads the test's clock, so the test can let entries expire.
+    app.state.session_cache = SessionCache(
+        ttl=settings.session_cache_ttl, clock=lambda: clock().timestamp()
+    )
     use_engine(app, engine)
     app.dependency_overrides[get_verifier] = lambda: verifier
     app.dependency_overrides[get_clock] = lambda: clock
@@ -196,12 +201,34 @@ async def second_worker(
     await engine.dispose()
 
 
-async def test_logout_on_one_worker_ends_the_session_on_another(
-    client: httpx.AsyncClient, second_worker: httpx.AsyncClient
+async def test_logout_on_one_worker_ends_the_session_on_another_within_the_cache_ttl(
+    client: httpx.AsyncClient,
+    second_worker: httpx.AsyncClient,
+    clock: FakeClock,
+    settings: Settings,
 ) -> None:
     token = await sign_in(client)
-    assert (await me(second_worker, token)).status_code == 200
+    assert (await me(second_worker, token)).status_code == 200  # now cached there
 
     await client.post("/auth/logout", headers=with_cookie(token))
+    clock.advance(settings.session_cache_ttl)
 
     assert (await me(second_worker, token)).status_code == 401
+
+
+async def test_a_worker_not_caching_sees_a_logout_elsewhere_at_once(
+    client: httpx.AsyncClient, database_url: str, settings: Settings, clock: FakeClock
+) -> None:
+    strict = create_app(settings.model_copy(update={"session_cache_ttl": 0}))
+    engine = create_engine(database_url)
+    use_engine(strict, engine)
+    strict.dependency_overrides[get_clock] = lambda: clock
+    transport = httpx.ASGITransport(app=strict)
+    token = await sign_in(client)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as other_worker:
+        assert (await me(other_worker, token)).status_code == 200
+
+        await client.post("/auth/logout", headers=with_cookie(token))
+
+        assert (await me(other_worker, token)).status_code == 401
+    await engine.dispose()

@@ -8,6 +8,7 @@ from api.deps import (
     ClockDep,
     CurrentUser,
     MaybeAuthenticated,
+    SessionCacheDep,
     SessionDep,
     SettingsDep,
     VerifierDep,
@@ -114,11 +115,16 @@ def _signed_out(settings: Settings) -> Response:
     responses=problem_responses(403, 415),
 )
 async def logout(
-    authentication: MaybeAuthenticated, session: SessionDep, settings: SettingsDep
+    authentication: MaybeAuthenticated,
+    session: SessionDep,
+    cache: SessionCacheDep,
+    settings: SettingsDep,
 ) -> Response:
     """End this session on the server and clear its cookie; works with or without one."""
     if authentication is not None:
-        await end_session(session=session, session_id=authentication.claims.session_id)
+        session_id = authentication.claims.session_id
+        await end_session(session=session, session_id=session_id)
+        cache.forget(session_id)
     return _signed_out(settings)
 
 
@@ -130,8 +136,12 @@ async def logout(
     responses=problem_responses(401, 403, 415),
 )
 async def logout_everywhere(
-    authentication: Authenticated, session: SessionDep, settings: SettingsDep
+    authentication: Authenticated,
+    session: SessionDep,
+    cache: SessionCacheDep,
+    settings: SettingsDep,
 ) -> Response:
     """End every session of the signed-in user, this one included."""
     await end_all_sessions(session=session, email=authentication.user.email)
+    cache.forget_user(authentication.user.email)
     return _signed_out(settings)

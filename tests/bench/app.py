@@ -1,0 +1,22 @@
+"""Signet as the benchmark serves it, plus a reference route: a login that only calls the verifier.
+
+`uvicorn --factory tests.bench.app:create_bench_app`, configured by SIGNET_* variables.
+"""
+
+from fastapi import FastAPI
+
+from api.deps import VerifierDep
+from api.main import create_app
+from api.models import LoginRequest
+
+
+def create_bench_app() -> FastAPI:
+    app = create_app()
+
+    @app.post("/bench/verify-only", include_in_schema=False)
+    async def verify_only(body: LoginRequest, verifier: VerifierDep) -> dict[str, str]:
+        """The verifier round trip alone, through the same injected client as /auth/login."""
+        identity = await verifier.verify(body.assertion)
+        return {"email": identity.email}
+
+    return app
