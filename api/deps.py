@@ -1,37 +1,32 @@
-"""Every dependency the routes use: the one place tests override.
+"""Every dependency the routes use.
 
-All are `async def`, even those that never await: FastAPI runs plain `def` dependencies in a
-thread pool, and a thread hop per dependency costs more than the work they do.
+The app's services live on `app.state`: settings and the session cache from `create_app`, the
+database sessionmaker and the HTTP client from the lifespan, and the clock. Tests replace them
+there with one line (`app.state.clock = FakeClock()`), or replace the verifier and the HTTP client
+with `app.dependency_overrides`. The session check reads `app.state` itself rather than through
+sub-dependencies: each FastAPI dependency costs ~20 µs, which is most of what the check may cost.
+All dependencies are `async def`: FastAPI runs plain `def` ones in a thread pool.
 """
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Request, Response
-from fastapi.security import APIKeyCookie, HTTPBearer
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.authentication import Authentication, authenticate, presented_token
 from api.config import Settings
-from api.login_sessions import get_session_user
-from api.models import User, utcnow
 from api.problems import NotAuthenticated, UnsupportedMediaType
 from api.session_cache import SessionCache
-from api.sessions import (
-    SessionClaims,
-    TokenKind,
-    issue_token,
-    read_token,
-    set_session_cookie,
-    token_lifetime,
-)
 from api.verifiers.base import Verifier
-from api.verifiers.oidc import OIDCVerifier, ProviderKeys
 from api.verifiers.persona import PersonaVerifier
 
 Clock = Callable[[], datetime]
+
+# OpenAPI: routes that read the session say that either scheme will do (see create_app).
+SESSION_SECURITY: dict[str, Any] = {"security": [{"SessionCookie": []}, {"BearerToken": []}]}
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -43,8 +38,9 @@ async def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_clock() -> Clock:
-    return utcnow
+async def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -58,16 +54,8 @@ async def get_http_client(request: Request) -> httpx.AsyncClient:
 HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]
 
 
-async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """Database sessions on the app's engine (tests point this at their own database)."""
+async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessionmaker
-
-
-SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
-
-
-async def get_db_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         yield session
 
@@ -75,10 +63,13 @@ async def get_db_session(sessionmaker: SessionmakerDep) -> AsyncIterator[AsyncSe
 SessionDep = Annotated[AsyncSession, Depends(get_db_session)]
 
 
-async def get_provider_keys(request: Request) -> ProviderKeys:
-    """The OpenID provider's key cache, which lives as long as the app (see `create_app`)."""
-    keys: ProviderKeys = request.app.state.provider_keys
-    return keys
+async def get_session_cache(request: Request) -> SessionCache:
+    """The process's cache of checked sessions (see `api.session_cache`)."""
+    cache: SessionCache = request.app.state.session_cache
+    return cache
+
+
+SessionCacheDep = Annotated[SessionCache, Depends(get_session_cache)]
 
 
 async def get_verifier(
@@ -86,10 +77,12 @@ async def get_verifier(
 ) -> Verifier:
     """The verifier SIGNET_VERIFIER names, built on the injected HTTP client."""
     if settings.verifier == "oidc":
+        from api.verifiers.oidc import OIDCVerifier  # only OIDC deployments load PyJWT
+
         assert settings.oidc_issuer is not None  # Settings guarantees it
         return OIDCVerifier(
             client=client,
-            keys=await get_provider_keys(request),
+            keys=request.app.state.provider_keys,
             issuer=settings.oidc_issuer,
             client_ids=settings.oidc_client_ids,
             leeway=settings.oidc_leeway,
@@ -108,110 +101,36 @@ async def get_verifier(
 VerifierDep = Annotated[Verifier, Depends(get_verifier)]
 
 
-class SessionCookie(APIKeyCookie):
-    """The session cookie, named by the settings; documented as an `APIKeyCookie` scheme."""
-
-    async def __call__(self, request: Request, settings: SettingsDep) -> str | None:  # type: ignore[override]
-        return request.cookies.get(settings.cookie_name)
-
-
-class BearerHeader(HTTPBearer):
-    """The raw Authorization header; documented as an HTTP bearer scheme."""
-
-    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
-        return request.headers.get("authorization")
-
-
-# The name here is only what OpenAPI shows before create_app() puts in the configured one.
-session_cookie = SessionCookie(name="signet_session", scheme_name="SessionCookie", auto_error=False)
-bearer_header = BearerHeader(scheme_name="BearerToken", auto_error=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Authentication:
-    """Who is signed in, with which session, and how the request proved it."""
-
-    user: User
-    kind: TokenKind
-    claims: SessionClaims
-
-
-def _bearer_token(authorization: str) -> str:
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-async def get_session_cache(request: Request) -> SessionCache:
-    """The process's cache of live sessions (see `api.session_cache`)."""
-    cache: SessionCache = request.app.state.session_cache
-    return cache
-
-
-SessionCacheDep = Annotated[SessionCache, Depends(get_session_cache)]
-
-
-async def get_authentication(
-    sessionmaker: SessionmakerDep,
-    cache: SessionCacheDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    cookie: Annotated[str | None, Depends(session_cookie)],
-    authorization: Annotated[str | None, Depends(bearer_header)],
-) -> Authentication | None:
-    """The request's session, or None. An Authorization header, even a bad one, wins."""
-    token: str | None
-    if authorization is not None:
-        kind, token = TokenKind.BEARER, _bearer_token(authorization)
-    else:
-        kind, token = TokenKind.COOKIE, cookie
-    if not token:
-        return None
-    now = clock()
-    claims = read_token(settings=settings, kind=kind, token=token, now=now)
-    if claims is None:
-        return None
-    user = cache.get(claims.session_id)
-    if user is None:
-        async with sessionmaker() as session:
-            user = await get_session_user(session=session, session_id=claims.session_id, now=now)
-        if user is None:
-            return None
-        cache.put(claims.session_id, user)
-    return Authentication(user=user, kind=kind, claims=claims)
+async def get_authentication(request: Request) -> Authentication | None:
+    """The request's session, or None."""
+    state = request.app.state
+    settings: Settings = state.settings
+    kind, token = presented_token(
+        cookie=request.cookies.get(settings.cookie_name),
+        authorization=request.headers.get("authorization"),
+    )
+    return await authenticate(
+        settings=settings,
+        now=state.clock(),
+        cache=state.session_cache,
+        sessionmaker=state.sessionmaker,
+        kind=kind,
+        token=token,
+    )
 
 
 MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication)]
 
 
-async def require_authentication(authentication: MaybeAuthenticated) -> Authentication:
+async def require_authentication(request: Request) -> Authentication:
+    """The request's session; 401 without one."""
+    authentication = await get_authentication(request)
     if authentication is None:
         raise NotAuthenticated
     return authentication
 
 
 Authenticated = Annotated[Authentication, Depends(require_authentication)]
-
-
-async def get_current_user(
-    authentication: Authenticated, settings: SettingsDep, clock: ClockDep, response: Response
-) -> User:
-    """The signed-in user; a cookie past its refresh point (or under an old key) is re-issued."""
-    claims = authentication.claims
-    if authentication.kind is TokenKind.COOKIE and claims.needs_refresh:
-        now = clock()
-        token = issue_token(
-            settings=settings,
-            kind=TokenKind.COOKIE,
-            session_id=claims.session_id,
-            started_at=claims.started_at,
-            now=now,
-        )
-        lifetime = token_lifetime(settings=settings, started_at=claims.started_at, now=now)
-        set_session_cookie(response, settings=settings, token=token, max_age=lifetime)
-    return authentication.user
-
-
-CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 async def require_json_body(request: Request) -> None:

@@ -21,7 +21,6 @@ from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routes import auth, health
 from api.session_cache import SessionCache
-from api.verifiers.oidc import ProviderKeys
 
 logger = logging.getLogger("signet")
 
@@ -65,9 +64,10 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
                 description=app.description,
                 routes=app.routes,
             )
-            schemes = schema.get("components", {}).get("securitySchemes", {})
-            if "SessionCookie" in schemes:
-                schemes["SessionCookie"]["name"] = settings.cookie_name
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "SessionCookie": {"type": "apiKey", "in": "cookie", "name": settings.cookie_name},
+                "BearerToken": {"type": "http", "scheme": "bearer"},
+            }
             _errors_as_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema
@@ -120,8 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = utcnow
     app.state.session_cache = SessionCache(ttl=settings.session_cache_ttl)
     if settings.verifier == "oidc":
+        from api.verifiers.oidc import ProviderKeys  # only OIDC deployments load PyJWT
+
         assert settings.oidc_issuer is not None  # Settings guarantees it
         app.state.provider_keys = ProviderKeys(
             issuer=settings.oidc_issuer,

@@ -1,10 +1,12 @@
-"""A per-process cache of live sessions, so that checking one costs no database round trip.
+"""A per-process cache of checked session tokens, so that the session check is nearly free.
 
-An entry lives `ttl` seconds. Logout, logout-everywhere and deleting a user evict entries at once
-in the process that handles them; other processes notice when their entry expires. So `ttl` is
-the bound on how long a revoked session can still be used on another worker.
+Keyed by a digest of the token: a hit skips the signature check and the database. An entry lives
+`ttl` seconds. Logout, logout-everywhere and deleting a user evict entries at once in the process
+that handles them; other processes notice when their entries expire. So `ttl` bounds how long a
+revoked session can still be used on another worker (0 turns the cache off).
 """
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,14 +15,30 @@ from dataclasses import dataclass
 from api.models import User
 
 
+def token_digest(kind: str, token: str) -> bytes:
+    return hashlib.sha256(f"{kind}:{token}".encode()).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedSession:
+    """What checking a token found: its session, when it started and was issued, and the user."""
+
+    session_id: str
+    started_at: float
+    issued_at: float
+    signed_with_fallback: bool
+    user: User
+    user_json: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    user: User
+    session: CheckedSession
     fresh_until: float
 
 
 class SessionCache:
-    """Session id → user, least recently used first out, each entry good for `ttl` seconds."""
+    """Token digest → checked session, least recently used out first, each good for `ttl` s."""
 
     def __init__(
         self, *, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
@@ -28,30 +46,34 @@ class SessionCache:
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
 
-    def get(self, session_id: str) -> User | None:
-        entry = self._entries.get(session_id)
+    def get(self, digest: bytes) -> CheckedSession | None:
+        entry = self._entries.get(digest)
         if entry is None:
             return None
         if self._clock() >= entry.fresh_until:
-            del self._entries[session_id]
+            del self._entries[digest]
             return None
-        self._entries.move_to_end(session_id)
-        return entry.user
+        self._entries.move_to_end(digest)
+        return entry.session
 
-    def put(self, session_id: str, user: User) -> None:
+    def put(self, digest: bytes, session: CheckedSession) -> None:
         if self._ttl <= 0:
             return
-        self._entries[session_id] = _Entry(user, self._clock() + self._ttl)
-        self._entries.move_to_end(session_id)
+        self._entries[digest] = _Entry(session, self._clock() + self._ttl)
+        self._entries.move_to_end(digest)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
 
-    def forget(self, session_id: str) -> None:
-        self._entries.pop(session_id, None)
+    def forget_session(self, session_id: str) -> None:
+        self._forget(lambda session: session.session_id == session_id)
 
     def forget_user(self, email: str) -> None:
-        stale = [sid for sid, entry in self._entries.items() if entry.user.email == email]
-        for session_id in stale:
-            del self._entries[session_id]
+        self._forget(lambda session: session.user.email == email)
+
+    def _forget(self, matches: Callable[[CheckedSession], bool]) -> None:
+        # A linear scan: revocations are rare next to checks, and the cache is bounded.
+        stale = [digest for digest, entry in self._entries.items() if matches(entry.session)]
+        for digest in stale:
+            del self._entries[digest]

@@ -31,6 +31,7 @@ class SessionClaims:
     session_id: str
     started_at: datetime
     issued_at: datetime
+    signed_with_fallback: bool
     # Signed with a fallback key, or old enough that the cookie should be re-issued.
     needs_refresh: bool
 
@@ -96,17 +97,38 @@ def _check(
         started_at = datetime.fromtimestamp(started, issued_at.tzinfo)
     except (OverflowError, OSError, ValueError):
         return None
-    idle = now - issued_at
-    if idle > timedelta(seconds=settings.session_idle_timeout):
+    return check_times(
+        settings,
+        session_id=session_id,
+        started_at=started_at,
+        issued_at=issued_at,
+        now=now,
+        signed_with_fallback=signed_with_fallback,
+    )
+
+
+def check_times(
+    settings: Settings,
+    *,
+    session_id: str,
+    started_at: datetime,
+    issued_at: datetime,
+    now: datetime,
+    signed_with_fallback: bool,
+) -> SessionClaims | None:
+    """The claims if the session is within both timeouts at `now`, else None."""
+    idle = (now - issued_at).total_seconds()
+    if idle > settings.session_idle_timeout:
         return None
-    if now - started_at > timedelta(seconds=settings.session_absolute_timeout):
+    if (now - started_at).total_seconds() > settings.session_absolute_timeout:
         return None
     refresh_after = settings.session_idle_timeout * settings.session_refresh_after
     return SessionClaims(
         session_id=session_id,
         started_at=started_at,
         issued_at=issued_at,
-        needs_refresh=signed_with_fallback or idle > timedelta(seconds=refresh_after),
+        signed_with_fallback=signed_with_fallback,
+        needs_refresh=signed_with_fallback or idle > refresh_after,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.db import create_sessionmaker
-from api.deps import get_clock, get_http_client, get_verifier
+from api.deps import get_http_client, get_verifier
 from api.main import create_app
 from api.testing import FakeClock, FakeVerifier
 from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables, use_engine
@@ -87,7 +87,7 @@ def app(
     use_engine(app, engine)
     app.dependency_overrides[get_http_client] = lambda: http_client
     app.dependency_overrides[get_verifier] = lambda: verifier
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     return app
 
 

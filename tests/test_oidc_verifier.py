@@ -17,7 +17,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import Settings
-from api.deps import get_clock, get_http_client
+from api.deps import get_http_client
 from api.main import create_app
 from api.testing import FakeClock
 from api.verifiers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
@@ -451,7 +451,7 @@ async def oidc_client(
     app = create_app(oidc_settings)
     use_engine(app, engine)
     app.dependency_overrides[get_http_client] = lambda: http_client
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
         yield client

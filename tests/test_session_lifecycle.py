@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.db import create_engine
-from api.deps import get_clock, get_verifier
+from api.deps import get_verifier
 from api.main import create_app
 from api.models import LoginSession
 from api.session_cache import SessionCache
@@ -111,16 +111,22 @@ async def test_an_idle_session_expires(client: httpx.AsyncClient, clock: FakeClo
     assert (await me(client, token)).status_code == 401
 
 
+def restart(app: FastAPI, settings: Settings) -> None:
+    """What a restart with new settings does to a running app: new keys, an empty cache."""
+    app.state.settings = settings
+    app.state.session_cache = SessionCache(ttl=settings.session_cache_ttl)
+
+
 async def test_rotation_keeps_sessions_and_re_issues_them_with_the_new_key(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    app.state.settings = settings.model_copy(update={"secret_key": SecretStr(OLD_KEY)})
+    restart(app, settings.model_copy(update={"secret_key": SecretStr(OLD_KEY)}))
     token = await sign_in(client)
-    app.state.settings = settings.model_copy(update={"secret_key_fallbacks": (SecretStr(OLD_KEY),)})
+    restart(app, settings.model_copy(update={"secret_key_fallbacks": (SecretStr(OLD_KEY),)}))
 
     response = await me(client, token)
     reissued = response.cookies[COOKIE]
-    app.state.settings = settings  # the old key is gone from both lists now
+    restart(app, settings)  # the old key is gone from both lists now
 
     assert response.status_code == 200
     assert (await me(client, reissued)).status_code == 200
@@ -194,7 +200,7 @@ async def second_worker(
     )
     use_engine(app, engine)
     app.dependency_overrides[get_verifier] = lambda: verifier
-    app.dependency_overrides[get_clock] = lambda: clock
+    app.state.clock = clock
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
         yield client
@@ -222,7 +228,7 @@ async def test_a_worker_not_caching_sees_a_logout_elsewhere_at_once(
     strict = create_app(settings.model_copy(update={"session_cache_ttl": 0}))
     engine = create_engine(database_url)
     use_engine(strict, engine)
-    strict.dependency_overrides[get_clock] = lambda: clock
+    strict.state.clock = clock
     transport = httpx.ASGITransport(app=strict)
     token = await sign_in(client)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as other_worker:

@@ -47,7 +47,11 @@ def test_a_fresh_token_names_its_session_and_start(token_settings: Settings) -> 
     claims = read(token_settings, issue(token_settings, at=START), at=START)
 
     assert claims == SessionClaims(
-        session_id="sid", started_at=START, issued_at=START, needs_refresh=False
+        session_id="sid",
+        started_at=START,
+        issued_at=START,
+        signed_with_fallback=False,
+        needs_refresh=False,
     )
 
 

@@ -4,9 +4,9 @@ from fastapi import APIRouter, Depends, Response, status
 
 from api.config import Settings
 from api.deps import (
+    SESSION_SECURITY,
     Authenticated,
     ClockDep,
-    CurrentUser,
     MaybeAuthenticated,
     SessionCacheDep,
     SessionDep,
@@ -26,13 +26,15 @@ from api.sessions import (
 )
 from api.signin import sign_in
 
-# Every state-changing route here refuses bodies that are not JSON (see require_json_body).
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(require_json_body)])
+router = APIRouter(prefix="/auth", tags=["auth"])
+# State-changing routes refuse bodies that are not JSON (see require_json_body).
+JSON_ONLY = [Depends(require_json_body)]
 
 
 @router.post(
     "/login",
     summary="Sign in with an assertion",
+    dependencies=JSON_ONLY,
     responses=problem_responses(401, 403, 415, 422, 503),
 )
 async def login(
@@ -64,6 +66,7 @@ async def login(
 @router.post(
     "/token",
     summary="Get a bearer token for an assertion",
+    dependencies=JSON_ONLY,
     responses=problem_responses(401, 403, 415, 422, 503),
 )
 async def token(
@@ -94,11 +97,24 @@ async def token(
     )
 
 
-@router.get("/me", summary="Who is signed in", responses=problem_responses(401))
-async def me(user: CurrentUser, response: Response) -> UserPublic:
+@router.get(
+    "/me",
+    summary="Who is signed in",
+    response_model=UserPublic,
+    responses=problem_responses(401),
+    openapi_extra=SESSION_SECURITY,
+)
+async def me(authentication: Authenticated, settings: SettingsDep) -> Response:
     """The user signed in with this session cookie or bearer token."""
+    # The user's JSON was rendered when the session was checked; it is sent as it is.
+    response = Response(authentication.user_json, media_type="application/json")
     response.headers["Cache-Control"] = "no-store"
-    return UserPublic.model_validate(user, from_attributes=True)
+    if authentication.reissued is not None:
+        reissued = authentication.reissued
+        set_session_cookie(
+            response, settings=settings, token=reissued.token, max_age=reissued.max_age
+        )
+    return response
 
 
 def _signed_out(settings: Settings) -> Response:
@@ -112,7 +128,9 @@ def _signed_out(settings: Settings) -> Response:
     summary="Sign out",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    dependencies=JSON_ONLY,
     responses=problem_responses(403, 415),
+    openapi_extra=SESSION_SECURITY,
 )
 async def logout(
     authentication: MaybeAuthenticated,
@@ -124,7 +142,7 @@ async def logout(
     if authentication is not None:
         session_id = authentication.claims.session_id
         await end_session(session=session, session_id=session_id)
-        cache.forget(session_id)
+        cache.forget_session(session_id)
     return _signed_out(settings)
 
 
@@ -133,7 +151,9 @@ async def logout(
     summary="Sign out everywhere",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    dependencies=JSON_ONLY,
     responses=problem_responses(401, 403, 415),
+    openapi_extra=SESSION_SECURITY,
 )
 async def logout_everywhere(
     authentication: Authenticated,
