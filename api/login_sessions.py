@@ -1,10 +1,11 @@
 """Data functions for login sessions: a row per live session; no row, no session."""
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -15,19 +16,23 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-async def start_session(
-    *, session: AsyncSession, email: str, now: datetime, lifetime: int
-) -> LoginSession:
-    """Add a new session for the user; the caller commits."""
-    login_session = LoginSession(
-        id=new_session_id(),
-        email=email,
-        created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
+async def start_sessions(
+    *, session: AsyncSession, starts: Sequence[tuple[str, datetime, int]]
+) -> list[LoginSession]:
+    """A new session per (email, start, lifetime in seconds), in one INSERT; the caller commits."""
+    login_sessions = [
+        LoginSession(
+            id=new_session_id(),
+            email=email,
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+        for email, now, lifetime in starts
+    ]
+    await session.execute(
+        insert(LoginSession), [login_session.model_dump() for login_session in login_sessions]
     )
-    session.add(login_session)
-    await session.flush()
-    return login_session
+    return login_sessions
 
 
 async def get_session_user(*, session: AsyncSession, session_id: str, now: datetime) -> User | None:

@@ -21,6 +21,7 @@ from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.routes import auth, health
 from api.session_cache import SessionCache
+from api.signin import SignInWriter
 
 logger = logging.getLogger("signet")
 
@@ -42,6 +43,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
         ) as http_client:
             app.state.http_client = http_client
             app.state.sessionmaker = sessionmaker
+            app.state.sign_in_writer = writer = SignInWriter(sessionmaker)
             purger = asyncio.create_task(
                 purge_expired_sessions_every(settings.session_purge_interval, sessionmaker)
             )
@@ -49,7 +51,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
                 yield
             finally:
                 purger.cancel()
-                del app.state.http_client, app.state.sessionmaker
+                await writer.aclose()
+                del app.state.http_client, app.state.sessionmaker, app.state.sign_in_writer
                 await engine.dispose()
 
     return lifespan

@@ -1,21 +1,104 @@
-"""Signing in: the user and a brand-new session, written together."""
+"""Signing in: the user and a brand-new session, written together, many logins to a commit.
 
+A login must be on disk before its cookie is sent, and a commit (an fsync, on SQLite) costs far
+more than the rows in it. So logins queue for one writer task, which commits everything that
+queued while its previous commit ran; each login gets its answer when its batch is committed.
+Under no load a batch is one login and the wait is one commit; under load the commit is shared.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.login_sessions import start_session
+from api.login_sessions import start_sessions
 from api.models import LoginSession, User
-from api.users import upsert_user
+from api.users import upsert_users
+
+logger = logging.getLogger("signet.signin")
+
+MAX_BATCH = 256
+SignedIn = tuple[User, LoginSession]
 
 
-async def sign_in(
-    *, session: AsyncSession, email: str, now: datetime, lifetime: int
-) -> tuple[User, LoginSession]:
-    """Create or stamp the user and start a new session, in one transaction."""
-    user = await upsert_user(session=session, email=email, now=now)
-    login_session = await start_session(
-        session=session, email=user.email, now=now, lifetime=lifetime
-    )
+@dataclass(frozen=True, slots=True)
+class Login:
+    email: str
+    now: datetime
+    lifetime: int
+
+
+async def sign_in_all(*, session: AsyncSession, logins: Sequence[Login]) -> list[SignedIn]:
+    """Create or stamp each user and start a new session per login, in one transaction."""
+    latest: dict[str, datetime] = {}
+    for login in logins:  # one row per email: an upsert may not touch a row twice
+        latest[login.email] = max(login.now, latest.get(login.email, login.now))
+    users = await upsert_users(session=session, logins=latest)
+    starts = [(login.email, login.now, login.lifetime) for login in logins]
+    login_sessions = await start_sessions(session=session, starts=starts)
     await session.commit()
-    return user, login_session
+    return [
+        (users[login.email], started) for login, started in zip(logins, login_sessions, strict=True)
+    ]
+
+
+@dataclass
+class _Waiting:
+    login: Login
+    answer: asyncio.Future[SignedIn] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class SignInWriter:
+    """Queues sign-ins and commits them in batches (see the module docstring)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._queue: list[_Waiting] = []
+        self._queued = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def sign_in(self, *, email: str, now: datetime, lifetime: int) -> SignedIn:
+        waiting = _Waiting(Login(email=email, now=now, lifetime=lifetime))
+        self._queue.append(waiting)
+        self._queued.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_forever(), name="signet sign-ins")
+        return await waiting.answer
+
+    async def aclose(self) -> None:
+        """Stop writing; logins still queued fail."""
+        if self._writer is not None:
+            self._writer.cancel()
+        for waiting in self._queue:
+            if not waiting.answer.done():
+                waiting.answer.set_exception(RuntimeError("signet is shutting down"))
+        self._queue.clear()
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._write(batch)
+
+    async def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            async with self._sessionmaker() as session:
+                results = await sign_in_all(
+                    session=session, logins=[waiting.login for waiting in batch]
+                )
+        except Exception as error:
+            logger.exception("writing %d sign-ins failed", len(batch))
+            for waiting in batch:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(error)
+            return
+        for waiting, result in zip(batch, results, strict=True):
+            if not waiting.answer.done():  # its request may have been cancelled meanwhile
+                waiting.answer.set_result(result)

@@ -1,6 +1,6 @@
 """Data functions for users; keyword-only so call sites read like sentences."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,24 +14,26 @@ _UPSERT_DIALECTS: dict[str, Callable[[type[User]], sqlite.Insert | postgresql.In
 }
 
 
-async def upsert_user(*, session: AsyncSession, email: str, now: datetime) -> User:
-    """Create the user or stamp their login, in one statement that concurrent logins can share.
+async def upsert_users(*, session: AsyncSession, logins: Mapping[str, datetime]) -> dict[str, User]:
+    """Create each user or stamp their login, in one statement that concurrent logins can share.
 
-    The caller commits, so the login's other writes land in the same transaction.
+    `logins` maps each email to its login time. The caller commits, so a login's other writes
+    land in the same transaction.
     """
     dialect = session.get_bind().dialect.name
     insert = _UPSERT_DIALECTS.get(dialect)
     if insert is None:
         raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    rows = [{"email": email, "created_at": now, "last_login": now} for email, now in logins.items()]
+    values = insert(User).values(rows)
     statement = (
-        insert(User)
-        .values(email=email, created_at=now, last_login=now)
-        .on_conflict_do_update(index_elements=["email"], set_={"last_login": now})
+        values.on_conflict_do_update(
+            index_elements=["email"], set_={"last_login": values.excluded.last_login}
+        )
         .returning(User)
         .execution_options(populate_existing=True)
     )
-    user: User = (await session.scalars(statement)).one()
-    return user
+    return {user.email: user for user in await session.scalars(statement)}
 
 
 async def get_user(*, session: AsyncSession, email: str) -> User | None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from api.db import create_engine, create_sessionmaker
+from api.signin import SignInWriter
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
 SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")
@@ -99,4 +100,5 @@ async def engine_with_tables(url: str) -> AsyncIterator[AsyncEngine]:
 
 def use_engine(app: FastAPI, engine: AsyncEngine) -> None:
     """Make the app's sessions come from `engine` (a test database) instead of its lifespan."""
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
+    app.state.sign_in_writer = SignInWriter(sessionmaker)

@@ -10,17 +10,28 @@ from sqlmodel import col
 from api.db import create_sessionmaker
 from api.login_sessions import get_session_user, purge_expired_sessions
 from api.main import purge_expired_sessions_every
-from api.models import LoginSession
-from api.signin import sign_in
+from api.models import LoginSession, User
+from api.signin import Login, sign_in_all
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = 24 * 3600
 
 
-async def test_sign_in_writes_the_user_and_a_session_together(db_session: AsyncSession) -> None:
-    user, login_session = await sign_in(
-        session=db_session, email="edith@example.com", now=T0, lifetime=30 * DAY
+async def sign_in_one(
+    session: AsyncSession, *, email: str, now: datetime, lifetime: int
+) -> tuple[User, LoginSession]:
+    (signed_in,) = await sign_in_all(
+        session=session, logins=[Login(email=email, now=now, lifetime=lifetime)]
     )
+    return signed_in
+
+
+async def test_sign_in_writes_the_user_and_a_session_together(db_session: AsyncSession) -> None:
+    user, login_session = (
+        await sign_in_all(
+            session=db_session, logins=[Login(email="edith@example.com", now=T0, lifetime=30 * DAY)]
+        )
+    )[0]
 
     assert login_session.email == user.email
     assert login_session.expires_at == T0 + timedelta(days=30)
@@ -31,7 +42,11 @@ async def test_sign_in_writes_the_user_and_a_session_together(db_session: AsyncS
 
 
 async def test_a_session_row_past_its_cap_finds_no_user(db_session: AsyncSession) -> None:
-    _, login_session = await sign_in(session=db_session, email="e@example.com", now=T0, lifetime=60)
+    _, login_session = (
+        await sign_in_all(
+            session=db_session, logins=[Login(email="e@example.com", now=T0, lifetime=60)]
+        )
+    )[0]
 
     user = await get_session_user(
         session=db_session, session_id=login_session.id, now=T0 + timedelta(seconds=60)
@@ -42,7 +57,12 @@ async def test_a_session_row_past_its_cap_finds_no_user(db_session: AsyncSession
 
 async def test_purge_deletes_only_expired_rows(db_session: AsyncSession) -> None:
     for lifetime in (DAY, 2 * DAY, 3 * DAY):
-        await sign_in(session=db_session, email="edith@example.com", now=T0, lifetime=lifetime)
+        (
+            await sign_in_all(
+                session=db_session,
+                logins=[Login(email="edith@example.com", now=T0, lifetime=lifetime)],
+            )
+        )[0]
 
     purged = await purge_expired_sessions(session=db_session, now=T0 + timedelta(days=2))
 
@@ -54,7 +74,11 @@ async def test_purge_deletes_only_expired_rows(db_session: AsyncSession) -> None
 async def test_the_purge_task_purges_as_soon_as_it_starts(engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(engine)
     async with sessions() as session:
-        await sign_in(session=session, email="old@example.com", now=T0, lifetime=DAY)
+        (
+            await sign_in_all(
+                session=session, logins=[Login(email="old@example.com", now=T0, lifetime=DAY)]
+            )
+        )[0]
 
     task = asyncio.create_task(purge_expired_sessions_every(3600, sessions))
     try:

@@ -1,4 +1,4 @@
-"""upsert_user: one statement, race-safe, on SQLite and PostgreSQL."""
+"""upsert_users: one statement, race-safe, on SQLite and PostgreSQL."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.db import create_sessionmaker
@@ -16,11 +16,16 @@ from api.deps import get_verifier
 from api.main import create_app
 from api.models import User
 from api.testing import FakeVerifier
-from api.users import get_user, upsert_user
+from api.users import get_user, upsert_users
 from tests.conftest import APP_ORIGIN
 from tests.databases import empty_database, engine_with_tables, use_engine
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+async def stamp(session: AsyncSession, email: str, now: datetime) -> User:
+    """Upsert one user, as a login does."""
+    return (await upsert_users(session=session, logins={email: now}))[email]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -32,7 +37,9 @@ async def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 async def test_first_upsert_creates_the_user(any_engine: AsyncEngine) -> None:
     async with create_sessionmaker(any_engine)() as session:
-        user = await upsert_user(session=session, email="edith@example.com", now=T0)
+        user = (await upsert_users(session=session, logins={"edith@example.com": T0}))[
+            "edith@example.com"
+        ]
         await session.commit()
 
     assert (user.email, user.created_at, user.last_login) == ("edith@example.com", T0, T0)
@@ -42,10 +49,12 @@ async def test_later_upsert_stamps_last_login_only(any_engine: AsyncEngine) -> N
     later = T0 + timedelta(days=2)
     sessions = create_sessionmaker(any_engine)
     async with sessions() as session:
-        await upsert_user(session=session, email="edith@example.com", now=T0)
+        await stamp(session, "edith@example.com", T0)
         await session.commit()
     async with sessions() as session:
-        user = await upsert_user(session=session, email="edith@example.com", now=later)
+        user = (await upsert_users(session=session, logins={"edith@example.com": later}))[
+            "edith@example.com"
+        ]
         await session.commit()
 
     assert (user.created_at, user.last_login) == (T0, later)
@@ -58,7 +67,9 @@ async def test_later_upsert_stamps_last_login_only(any_engine: AsyncEngine) -> N
 async def test_timestamps_come_back_in_utc(any_engine: AsyncEngine) -> None:
     in_paris = T0.astimezone(timezone(timedelta(hours=1)))
     async with create_sessionmaker(any_engine)() as session:
-        await upsert_user(session=session, email="edith@example.com", now=in_paris)
+        (await upsert_users(session=session, logins={"edith@example.com": in_paris}))[
+            "edith@example.com"
+        ]
         await session.commit()
     async with create_sessionmaker(any_engine)() as session:
         stored = await get_user(session=session, email="edith@example.com")

@@ -11,6 +11,7 @@ from api.deps import (
     SessionCacheDep,
     SessionDep,
     SettingsDep,
+    SignInDep,
     VerifierDep,
     require_json_body,
 )
@@ -24,7 +25,6 @@ from api.sessions import (
     set_session_cookie,
     token_lifetime,
 )
-from api.signin import sign_in
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 # State-changing routes refuse bodies that are not JSON (see require_json_body).
@@ -40,7 +40,7 @@ JSON_ONLY = [Depends(require_json_body)]
 async def login(
     body: LoginRequest,
     verifier: VerifierDep,
-    session: SessionDep,
+    writer: SignInDep,
     settings: SettingsDep,
     clock: ClockDep,
     response: Response,
@@ -48,8 +48,8 @@ async def login(
     """Verify an identity assertion and start a cookie session for the email it proves."""
     identity = await verifier.verify(body.assertion)
     now = clock()
-    user, login_session = await sign_in(
-        session=session, email=identity.email, now=now, lifetime=settings.session_absolute_timeout
+    user, login_session = await writer.sign_in(
+        email=identity.email, now=now, lifetime=settings.session_absolute_timeout
     )
     token = issue_token(
         settings=settings,
@@ -72,7 +72,7 @@ async def login(
 async def token(
     body: LoginRequest,
     verifier: VerifierDep,
-    session: SessionDep,
+    writer: SignInDep,
     settings: SettingsDep,
     clock: ClockDep,
     response: Response,
@@ -80,8 +80,8 @@ async def token(
     """Verify an identity assertion and start a session carried by a bearer token, not a cookie."""
     identity = await verifier.verify(body.assertion)
     now = clock()
-    _, login_session = await sign_in(
-        session=session, email=identity.email, now=now, lifetime=settings.session_absolute_timeout
+    _, login_session = await writer.sign_in(
+        email=identity.email, now=now, lifetime=settings.session_absolute_timeout
     )
     access_token = issue_token(
         settings=settings,
