@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import demo, devidp, docs
+from api import docs
 from api.config import InvalidSettings, Settings, get_settings
 from api.csrf import OriginCheckMiddleware
 from api.db import create_engine, create_sessionmaker
@@ -150,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.docs:
         docs.mount_docs(app)
     if settings.is_development:
+        from api import demo, devidp  # never loaded in production
+
         app.include_router(devidp.router)
         demo.mount_demo(app)
     app.openapi = _openapi(app, settings)  # type: ignore[method-assign]

@@ -41,7 +41,7 @@ class SessionCache:
     """Token digest → checked session, least recently used out first, each good for `ttl` s."""
 
     def __init__(
-        self, *, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self, *, ttl: float, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
@@ -61,9 +61,14 @@ class SessionCache:
     def put(self, digest: bytes, session: CheckedSession) -> None:
         if self._ttl <= 0:
             return
-        self._entries[digest] = _Entry(session, self._clock() + self._ttl)
+        now = self._clock()
+        self._entries[digest] = _Entry(session, now + self._ttl)
         self._entries.move_to_end(digest)
-        while len(self._entries) > self._max_entries:
+        # Least recently used first: drop expired entries from the front, and any over the bound.
+        while self._entries:
+            oldest = next(iter(self._entries.values()))
+            if oldest.fresh_until > now and len(self._entries) <= self._max_entries:
+                break
             self._entries.popitem(last=False)
 
     def forget_session(self, session_id: str) -> None:

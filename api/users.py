@@ -1,17 +1,28 @@
 """Data functions for users; keyword-only so call sites read like sentences."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models import User
 
-_UPSERT_DIALECTS: dict[str, Callable[[type[User]], sqlite.Insert | postgresql.Insert]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _upsert_insert(dialect: str) -> "sqlite.Insert | postgresql.Insert":
+    # Imported on use: a SQLite deployment need not load the PostgreSQL dialect (~2 MB).
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(User)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(User)
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
 async def upsert_users(*, session: AsyncSession, logins: Mapping[str, datetime]) -> dict[str, User]:
@@ -20,20 +31,18 @@ async def upsert_users(*, session: AsyncSession, logins: Mapping[str, datetime])
     `logins` maps each email to its login time. The caller commits, so a login's other writes
     land in the same transaction.
     """
-    dialect = session.get_bind().dialect.name
-    insert = _UPSERT_DIALECTS.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
-    rows = [{"email": email, "created_at": now, "last_login": now} for email, now in logins.items()]
-    values = insert(User).values(rows)
+    insert = _upsert_insert(session.get_bind().dialect.name)
+    # Rows go as executemany parameters, not .values(rows): one compiled statement serves every
+    # batch size, where .values() would compile and cache one per size.
     statement = (
-        values.on_conflict_do_update(
-            index_elements=["email"], set_={"last_login": values.excluded.last_login}
+        insert.on_conflict_do_update(
+            index_elements=["email"], set_={"last_login": insert.excluded.last_login}
         )
         .returning(User)
         .execution_options(populate_existing=True)
     )
-    return {user.email: user for user in await session.scalars(statement)}
+    rows = [{"email": email, "created_at": now, "last_login": now} for email, now in logins.items()]
+    return {user.email: user for user in await session.scalars(statement, rows)}
 
 
 async def get_user(*, session: AsyncSession, email: str) -> User | None:
