@@ -1,6 +1,7 @@
 """The application factory: `uvicorn --factory api.main:create_app`."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -47,6 +48,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
             purger = asyncio.create_task(
                 purge_expired_sessions_every(settings.session_purge_interval, sessionmaker)
             )
+            # Everything loaded so far lives as long as the process: keep it out of the garbage
+            # collector's full scans, which otherwise stall a request now and then.
+            gc.freeze()
             try:
                 yield
             finally:

@@ -14,14 +14,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.login_sessions import start_sessions
-from api.models import LoginSession, User
+from api.login_sessions import StartedSession, start_sessions
+from api.models import User
 from api.users import upsert_users
 
 logger = logging.getLogger("signet.signin")
 
 MAX_BATCH = 256
-SignedIn = tuple[User, LoginSession]
+SignedIn = tuple[User, StartedSession]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +38,9 @@ async def sign_in_all(*, session: AsyncSession, logins: Sequence[Login]) -> list
         latest[login.email] = max(login.now, latest.get(login.email, login.now))
     users = await upsert_users(session=session, logins=latest)
     starts = [(login.email, login.now, login.lifetime) for login in logins]
-    login_sessions = await start_sessions(session=session, starts=starts)
+    started = await start_sessions(session=session, starts=starts)
     await session.commit()
-    return [
-        (users[login.email], started) for login, started in zip(logins, login_sessions, strict=True)
-    ]
+    return [(users[login.email], started) for login, started in zip(logins, started, strict=True)]
 
 
 @dataclass
