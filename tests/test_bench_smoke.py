@@ -1,0 +1,35 @@
+"""The benchmark runs end to end (for a second a row); its figures are not asserted here."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.bench
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_runs_and_prints_its_table() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "tests.bench.run", "--duration", "1", "--connections", "4"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    rows = [line for line in finished.stdout.splitlines() if line.startswith("| SQLite |")]
+    assert [row.split("|")[2].strip() for row in rows] == [
+        "GET /healthz",
+        "GET /auth/me",
+        "POST /bench/verify-only (reference)",
+        "POST /auth/login, returning user",
+        "POST /auth/login, new users",
+    ]
