@@ -65,13 +65,11 @@ async def authenticate(
     """The session `token` proves at `now`, or None."""
     if not token:
         return None
-    digest = token_digest(kind, token)
-    checked = cache.get(digest)
+    checked = await cache.get_or_check(
+        token_digest(kind, token), lambda: _check(settings, now, sessionmaker, kind, token)
+    )
     if checked is None:
-        checked = await _check(settings, now, sessionmaker, kind, token)
-        if checked is None:
-            return None
-        cache.put(digest, checked)
+        return None
     # The timeouts are checked on every request, cached or not.
     claims = check_times(
         settings,

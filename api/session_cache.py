@@ -6,10 +6,11 @@ that handles them; other processes notice when their entries expire. So `ttl` bo
 revoked session can still be used on another worker (0 turns the cache off).
 """
 
+import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from api.models import User
@@ -47,6 +48,7 @@ class SessionCache:
         self._max_entries = max_entries
         self._clock = clock
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._checking: dict[bytes, asyncio.Future[CheckedSession | None]] = {}
 
     def get(self, digest: bytes) -> CheckedSession | None:
         entry = self._entries.get(digest)
@@ -57,6 +59,33 @@ class SessionCache:
             return None
         self._entries.move_to_end(digest)
         return entry.session
+
+    async def get_or_check(
+        self, digest: bytes, check: Callable[[], Awaitable[CheckedSession | None]]
+    ) -> CheckedSession | None:
+        """The cached session, or the result of `check`, which concurrent misses share.
+
+        When an entry expires under load, every request holding that token misses at once;
+        without sharing, each would take a database connection for the same answer.
+        """
+        session = self.get(digest)
+        if session is not None:
+            return session
+        checking = self._checking.get(digest)
+        if checking is None:
+            checking = asyncio.ensure_future(self._check_and_put(digest, check))
+            self._checking[digest] = checking
+            checking.add_done_callback(lambda _: self._checking.pop(digest, None))
+        # Shielded: one request giving up must not cancel the check the others wait for.
+        return await asyncio.shield(checking)
+
+    async def _check_and_put(
+        self, digest: bytes, check: Callable[[], Awaitable[CheckedSession | None]]
+    ) -> CheckedSession | None:
+        session = await check()
+        if session is not None:
+            self.put(digest, session)
+        return session
 
     def put(self, digest: bytes, session: CheckedSession) -> None:
         if self._ttl <= 0:
