@@ -39,7 +39,7 @@ class FakeVerifier:
 
 @dataclass
 class FakeClock:
-    """A clock that moves only when told to. Override with `dependency_overrides[get_clock]`."""
+    """A clock that moves only when told to. Install it with `app.state.clock = FakeClock()`."""
 
     now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
 

@@ -233,6 +233,28 @@ def table(rows: list[tuple[str, list[Result]]]) -> str:
     return "\n".join(lines)
 
 
+def verdicts(database: str, results: list[Result]) -> str:
+    """The issue's three targets, as ratios from this run."""
+    by_name = {result.scenario: result for result in results}
+    ceiling = by_name["GET /healthz"].requests_per_second
+    me = by_name["GET /auth/me"].requests_per_second / ceiling
+    login = (
+        by_name["POST /auth/login, returning user"].requests_per_second
+        / by_name["POST /bench/verify-only (reference)"].requests_per_second
+    )
+    rss = max(result.peak_rss_mb for result in results)
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    return (
+        f"{database}: /auth/me {me:.2f} x /healthz (target >= 0.80, {mark(me >= 0.8)}); "
+        f"returning-user login {login:.2f} x the verifier-only reference "
+        f"(target >= 1.00, {mark(login >= 1.0)}); "
+        f"peak RSS {rss:.1f} MB (target <= 80, {mark(rss <= 80)})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per request kind")
@@ -275,6 +297,9 @@ def main() -> int:
         f"server on core {SIGNET_CORE}, wrk and stub verifier on core {LOAD_CORE}, {pinning}.\n"
     )
     print(table(rows))
+    print()
+    for database, results in rows:
+        print(verdicts(database, results))
     failed = sum(result.errors for _, results in rows for result in results)
     if failed:
         print(f"\n{failed} requests failed", file=sys.stderr)
