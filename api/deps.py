@@ -20,7 +20,6 @@ from api.authentication import Authentication, authenticate, presented_token
 from api.config import Settings
 from api.problems import NotAuthenticated, UnsupportedMediaType
 from api.session_cache import SessionCache
-from api.signin import SignInWriter
 from api.verifiers.base import Verifier
 from api.verifiers.persona import PersonaVerifier
 
@@ -62,15 +61,6 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_db_session)]
-
-
-async def get_sign_in_writer(request: Request) -> SignInWriter:
-    """Where logins are written (see `api.signin`)."""
-    writer: SignInWriter = request.app.state.sign_in_writer
-    return writer
-
-
-SignInDep = Annotated[SignInWriter, Depends(get_sign_in_writer)]
 
 
 async def get_session_cache(request: Request) -> SessionCache:

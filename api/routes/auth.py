@@ -1,23 +1,23 @@
 """Sign in (cookie or bearer token), the current user, and signing out."""
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from api.config import Settings
 from api.deps import (
     SESSION_SECURITY,
     Authenticated,
-    ClockDep,
     MaybeAuthenticated,
     SessionCacheDep,
     SessionDep,
     SettingsDep,
-    SignInDep,
     VerifierDep,
     require_authentication,
     require_json_body,
 )
 from api.login_sessions import end_all_sessions, end_session
-from api.models import BearerToken, LoginRequest, UserPublic
+from api.models import BearerToken, LoginRequest, User, UserPublic
 from api.problems import problem_responses
 from api.sessions import (
     TokenKind,
@@ -27,10 +27,39 @@ from api.sessions import (
     token_lifetime,
 )
 from api.signin import SignInWriter
+from api.verifiers.base import Verifier
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 # State-changing routes refuse bodies that are not JSON (see require_json_body).
 JSON_ONLY = [Depends(require_json_body)]
+
+
+@dataclass(frozen=True, slots=True)
+class _SignedIn:
+    user: User
+    token: str
+    lifetime: int
+    settings: Settings
+
+
+async def _sign_in(
+    request: Request, verifier: Verifier, assertion: str, kind: TokenKind
+) -> _SignedIn:
+    """Verify the assertion, write the login, and issue a token of `kind` for the new session."""
+    # Services straight from app.state, as /auth/me does: a dependency each would cost more
+    # than everything a login does besides asking the verifier.
+    settings: Settings = request.app.state.settings
+    writer: SignInWriter = request.app.state.sign_in_writer
+    identity = await verifier.verify(assertion)
+    now = request.app.state.clock()
+    user, started = await writer.sign_in(
+        email=identity.email, now=now, lifetime=settings.session_absolute_timeout
+    )
+    token = issue_token(
+        settings=settings, kind=kind, session_id=started.id, started_at=now, now=now
+    )
+    lifetime = token_lifetime(settings=settings, started_at=now, now=now)
+    return _SignedIn(user=user, token=token, lifetime=lifetime, settings=settings)
 
 
 @router.post(
@@ -42,26 +71,12 @@ JSON_ONLY = [Depends(require_json_body)]
 )
 async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> Response:
     """Verify an identity assertion and start a cookie session for the email it proves."""
-    # Services straight from app.state, as /auth/me does: a dependency each would cost more
-    # than everything this route does besides asking the verifier.
-    settings: Settings = request.app.state.settings
-    writer: SignInWriter = request.app.state.sign_in_writer
-    identity = await verifier.verify(body.assertion)
-    now = request.app.state.clock()
-    user, login_session = await writer.sign_in(
-        email=identity.email, now=now, lifetime=settings.session_absolute_timeout
-    )
-    token = issue_token(
-        settings=settings,
-        kind=TokenKind.COOKIE,
-        session_id=login_session.id,
-        started_at=now,
-        now=now,
-    )
-    public = UserPublic.model_validate(user, from_attributes=True)
+    signed_in = await _sign_in(request, verifier, body.assertion, TokenKind.COOKIE)
+    public = UserPublic.model_validate(signed_in.user, from_attributes=True)
     response = Response(public.model_dump_json(), media_type="application/json")
-    max_age = token_lifetime(settings=settings, started_at=now, now=now)
-    set_session_cookie(response, settings=settings, token=token, max_age=max_age)
+    set_session_cookie(
+        response, settings=signed_in.settings, token=signed_in.token, max_age=signed_in.lifetime
+    )
     return response
 
 
@@ -72,31 +87,12 @@ async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> 
     responses=problem_responses(401, 403, 415, 422, 503),
 )
 async def token(
-    body: LoginRequest,
-    verifier: VerifierDep,
-    writer: SignInDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    response: Response,
+    body: LoginRequest, verifier: VerifierDep, request: Request, response: Response
 ) -> BearerToken:
     """Verify an identity assertion and start a session carried by a bearer token, not a cookie."""
-    identity = await verifier.verify(body.assertion)
-    now = clock()
-    _, login_session = await writer.sign_in(
-        email=identity.email, now=now, lifetime=settings.session_absolute_timeout
-    )
-    access_token = issue_token(
-        settings=settings,
-        kind=TokenKind.BEARER,
-        session_id=login_session.id,
-        started_at=now,
-        now=now,
-    )
+    signed_in = await _sign_in(request, verifier, body.assertion, TokenKind.BEARER)
     response.headers["Cache-Control"] = "no-store"
-    return BearerToken(
-        access_token=access_token,
-        expires_in=token_lifetime(settings=settings, started_at=now, now=now),
-    )
+    return BearerToken(access_token=signed_in.token, expires_in=signed_in.lifetime)
 
 
 @router.get(
