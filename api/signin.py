@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.login_sessions import StartedSession, start_sessions
-from api.models import User
+from api.models import UserPublic
 from api.users import upsert_users
 
 logger = logging.getLogger("signet.signin")
@@ -24,7 +24,7 @@ MAX_BATCH = 256
 # How long the writer waits for more logins once one arrives. Under load this is what makes
 # batches (and so shares commits); next to a verifier round trip, 5 ms is little to add.
 LINGER_SECONDS = 0.005
-SignedIn = tuple[User, StartedSession]
+SignedIn = tuple[UserPublic, StartedSession]
 
 
 @dataclass(frozen=True, slots=True)

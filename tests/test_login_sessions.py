@@ -10,7 +10,7 @@ from sqlmodel import col
 from api.db import create_sessionmaker
 from api.login_sessions import StartedSession, get_session_user, purge_expired_sessions
 from api.main import purge_expired_sessions_every
-from api.models import LoginSession, User
+from api.models import LoginSession, UserPublic
 from api.signin import Login, sign_in_all
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -19,7 +19,7 @@ DAY = 24 * 3600
 
 async def sign_in_one(
     session: AsyncSession, *, email: str, now: datetime, lifetime: int
-) -> tuple[User, StartedSession]:
+) -> tuple[UserPublic, StartedSession]:
     (signed_in,) = await sign_in_all(
         session=session, logins=[Login(email=email, now=now, lifetime=lifetime)]
     )

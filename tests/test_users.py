@@ -14,7 +14,7 @@ from api.config import Settings
 from api.db import create_sessionmaker
 from api.deps import get_verifier
 from api.main import create_app
-from api.models import User
+from api.models import User, UserPublic
 from api.testing import FakeVerifier
 from api.users import get_user, upsert_users
 from tests.conftest import APP_ORIGIN
@@ -23,7 +23,7 @@ from tests.databases import empty_database, engine_with_tables, use_engine
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 
-async def stamp(session: AsyncSession, email: str, now: datetime) -> User:
+async def stamp(session: AsyncSession, email: str, now: datetime) -> UserPublic:
     """Upsert one user, as a login does."""
     return (await upsert_users(session=session, logins={email: now}))[email]
 

@@ -17,7 +17,7 @@ from api.deps import (
     require_json_body,
 )
 from api.login_sessions import end_all_sessions, end_session
-from api.models import BearerToken, LoginRequest, User, UserPublic
+from api.models import BearerToken, LoginRequest, UserPublic
 from api.problems import problem_responses
 from api.sessions import (
     TokenKind,
@@ -36,7 +36,7 @@ JSON_ONLY = [Depends(require_json_body)]
 
 @dataclass(frozen=True, slots=True)
 class _SignedIn:
-    user: User
+    user: UserPublic
     token: str
     lifetime: int
     settings: Settings
@@ -72,8 +72,7 @@ async def _sign_in(
 async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> Response:
     """Verify an identity assertion and start a cookie session for the email it proves."""
     signed_in = await _sign_in(request, verifier, body.assertion, TokenKind.COOKIE)
-    public = UserPublic.model_validate(signed_in.user, from_attributes=True)
-    response = Response(public.model_dump_json(), media_type="application/json")
+    response = Response(signed_in.user.model_dump_json(), media_type="application/json")
     set_session_cookie(
         response, settings=signed_in.settings, token=signed_in.token, max_age=signed_in.lifetime
     )
