@@ -61,6 +61,11 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./signet.db"
+    database_pool_size: Annotated[int, Field(ge=1, le=100)] = 5
+    database_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
+    # Seconds to wait for a pooled connection, and to connect: a down database is a quick 503.
+    database_pool_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+    database_connect_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     # Required in production; development fills them in (see _development_defaults).
     secret_key: SecretStr
     audience: str

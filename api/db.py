@@ -25,8 +25,17 @@ def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
     cursor.close()
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine for `url`, tuned for the dialect it names."""
+def create_engine(url: str, *, connect_timeout: float = 5.0, **options: Any) -> AsyncEngine:
+    """An async engine for `url`, tuned for the dialect it names.
+
+    Every wait is bounded, so a database that is down answers a request with an error in seconds
+    instead of hanging it: connecting (`connect_timeout`), each statement (twice that), and
+    waiting for a pooled connection (`pool_timeout`, passed in `options`).
+    """
+    if url.startswith("postgresql"):
+        connect_args = options.setdefault("connect_args", {})
+        connect_args.setdefault("timeout", connect_timeout)
+        connect_args.setdefault("command_timeout", 2 * connect_timeout)
     engine = create_async_engine(url, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)

@@ -34,7 +34,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], Any]:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # On app.state rather than lifespan state, so that in-process clients (httpx's
         # ASGITransport inside `app.router.lifespan_context(app)`) see them too.
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+        )
         sessionmaker = create_sessionmaker(engine)
         async with httpx.AsyncClient(
             limits=HTTP_POOL_LIMITS,

@@ -5,13 +5,14 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.verifiers.base import AssertionRejected, VerifierUnavailable
+from api.verifiers.base import DEFAULT_RETRY_AFTER_SECONDS, AssertionRejected, VerifierUnavailable
 
 logger = logging.getLogger("signet.problems")
 
@@ -122,6 +123,27 @@ async def _verifier_unavailable(_request: Request, error: Exception) -> JSONResp
     return problem_response(problem, {"Retry-After": str(error.retry_after)})
 
 
+async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", type(error).__name__)
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + "database-unavailable",
+        title="Service unavailable",
+        status=503,
+        detail="The service cannot reach its database; try again shortly.",
+    )
+    return problem_response(problem, {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
+
+
+# What a database that is down or unreachable raises, through SQLAlchemy or around it.
+DATABASE_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
 async def _http_exception(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     detail = error.detail if isinstance(error.detail, str) else None
@@ -155,6 +177,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AssertionRejected, _assertion_rejected)
     app.add_exception_handler(VerifierUnavailable, _verifier_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
 

@@ -1,0 +1,159 @@
+"""Fault drills: the database down, unreachable, and back, without a restart."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from api.config import Settings
+from api.db import create_engine
+from api.sessions import TokenKind, issue_token
+from api.testing import FakeClock, FakeVerifier
+from tests.databases import empty_database, engine_with_tables, use_engine
+
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
+
+
+@pytest.fixture
+def verifier(verifier: FakeVerifier) -> FakeVerifier:
+    verifier.accept("edith", email="edith@example.com")
+    return verifier
+
+
+async def test_ready_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+@pytest.fixture
+async def no_database(app: FastAPI) -> AsyncIterator[FastAPI]:
+    """The app with its database out of reach (nothing listens on the port)."""
+    engine = create_engine(UNREACHABLE, connect_timeout=1, pool_timeout=1)
+    use_engine(app, engine)
+    yield app
+    await engine.dispose()
+
+
+async def test_without_a_database_the_process_lives_but_is_not_ready(
+    no_database: FastAPI, client: httpx.AsyncClient
+) -> None:
+    started = time.monotonic()
+
+    health = await client.get("/healthz")
+    ready = await client.get("/readyz")
+
+    assert health.status_code == 200
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert time.monotonic() - started < 5
+
+
+async def test_without_a_database_login_and_me_are_503_problems(
+    no_database: FastAPI, client: httpx.AsyncClient, settings: Settings, clock: FakeClock
+) -> None:
+    token = issue_token(
+        settings=settings,
+        kind=TokenKind.COOKIE,
+        session_id="a-session",
+        started_at=clock(),
+        now=clock(),
+    )
+
+    login = await client.post("/auth/login", json={"assertion": "edith"})
+    me = await client.get("/auth/me", headers={"cookie": f"signet_session={token}"})
+
+    for response in (login, me):
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "urn:signet:problem:database-unavailable"
+        assert int(response.headers["retry-after"]) > 0
+    assert "set-cookie" not in login.headers
+
+
+class Proxy:
+    """A TCP relay to the database that the test can cut and restore, as a network would."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for pipe in list(self._pipes):
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        pipes = [
+            asyncio.ensure_future(self._pipe(reader, upstream_writer)),
+            asyncio.ensure_future(self._pipe(upstream_reader, writer)),
+        ]
+        self._pipes.update(pipes)
+        try:
+            await asyncio.gather(*pipes)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._pipes.difference_update(pipes)
+            for stream in (writer, upstream_writer):
+                stream.close()
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+
+
+@pytest.mark.postgresql
+async def test_everything_recovers_when_the_database_returns(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    async with empty_database("postgresql", tmp_path) as url:
+        async with engine_with_tables(url):
+            pass
+        target = make_url(url)
+        proxy = Proxy(target.host or "127.0.0.1", target.port or 5432)
+        await proxy.start()
+        via_proxy = target.set(host="127.0.0.1", port=proxy.port)
+        engine = create_engine(
+            via_proxy.render_as_string(hide_password=False), connect_timeout=1, pool_timeout=1
+        )
+        use_engine(app, engine)
+        try:
+            assert (
+                await client.post("/auth/login", json={"assertion": "edith"})
+            ).status_code == 200
+
+            await proxy.cut()
+            down = await client.post("/auth/login", json={"assertion": "edith"})
+            not_ready = await client.get("/readyz")
+
+            await proxy.start()  # the same port again
+            back = await client.post("/auth/login", json={"assertion": "edith"})
+            ready = await client.get("/readyz")
+        finally:
+            await proxy.cut()
+            await engine.dispose()
+
+    assert before.status_code == 200
+    assert (down.status_code, not_ready.status_code) == (503, 503)
+    assert (back.status_code, ready.status_code) == (200, 200)
