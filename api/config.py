@@ -4,6 +4,7 @@ import logging
 import re
 import secrets
 from functools import lru_cache
+from ipaddress import ip_network
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -90,6 +91,13 @@ class Settings(BaseSettings):
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
     allowed_origins: CommaSeparated = ()
+    # Logins (and token requests) a minute per client address and per signed-in email; 0: none.
+    rate_limit_per_address: Annotated[int, Field(ge=0)] = 30
+    rate_limit_per_identity: Annotated[int, Field(ge=0)] = 10
+    # Addresses or networks of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: CommaSeparated = ()
+    # Request bodies larger than this are refused (413) before they are read.
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024
     docs: bool = True
 
     @property
@@ -110,6 +118,18 @@ class Settings(BaseSettings):
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_are_networks(cls, value: object) -> object:
+        value = _comma_separated(value)
+        if isinstance(value, tuple | list):
+            for item in value:
+                try:
+                    ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("oidc_client_ids", mode="before")

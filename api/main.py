@@ -14,12 +14,14 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import docs
+from api.body_limit import BodyLimitMiddleware
 from api.config import InvalidSettings, Settings, get_settings
 from api.csrf import OriginCheckMiddleware
 from api.db import create_engine, create_sessionmaker
 from api.login_sessions import purge_expired_sessions
 from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.rate_limit import RateLimiter
 from api.routes import auth, health
 from api.session_cache import SessionCache
 from api.signin import SignInWriter
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = utcnow
     app.state.session_cache = SessionCache(ttl=settings.session_cache_ttl)
+    app.state.address_limiter = RateLimiter(per_minute=settings.rate_limit_per_address)
+    app.state.identity_limiter = RateLimiter(per_minute=settings.rate_limit_per_identity)
     if settings.verifier == "oidc":
         from api.verifiers.oidc import ProviderKeys  # only OIDC deployments load PyJWT
 
@@ -145,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout=settings.verifier_timeout,
         )
     # Outermost first: CORS answers preflights before the origin check sees the request.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(OriginCheckMiddleware, trusted_origins=settings.trusted_origins)
     app.add_middleware(
         CORSMiddleware,

@@ -72,6 +72,17 @@ class NotAuthenticated(ProblemError):
         )
 
 
+class TooManyRequests(ProblemError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(
+            429,
+            slug="too-many-requests",
+            title="Too many requests",
+            detail="Too many sign-in attempts; wait before trying again.",
+            headers={"Retry-After": str(max(1, round(retry_after + 0.5)))},
+        )
+
+
 class UnsupportedMediaType(ProblemError):
     def __init__(self) -> None:
         super().__init__(

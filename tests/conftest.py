@@ -48,6 +48,9 @@ def settings(database_url: str) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         verifier_url=VERIFIER_URL,
         audience=APP_ORIGIN,
+        # Off unless a test is about them: many tests sign in again and again from one address.
+        rate_limit_per_address=0,
+        rate_limit_per_identity=0,
     )
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from api.client_address import client_address
 from api.config import Settings
 from api.deps import (
     SESSION_SECURITY,
@@ -18,7 +19,8 @@ from api.deps import (
 )
 from api.login_sessions import end_all_sessions, end_session
 from api.models import BearerToken, LoginRequest, UserPublic
-from api.problems import problem_responses
+from api.problems import TooManyRequests, problem_responses
+from api.rate_limit import RateLimiter
 from api.sessions import (
     TokenKind,
     clear_session_cookie,
@@ -48,10 +50,16 @@ async def _sign_in(
     """Verify the assertion, write the login, and issue a token of `kind` for the new session."""
     # Services straight from app.state, as /auth/me does: a dependency each would cost more
     # than everything a login does besides asking the verifier.
-    settings: Settings = request.app.state.settings
-    writer: SignInWriter = request.app.state.sign_in_writer
+    state = request.app.state
+    settings: Settings = state.settings
+    writer: SignInWriter = state.sign_in_writer
+    # Limited before the verifier is asked, so Signet cannot be used to flood it...
+    address = client_address(request, trusted_proxies=settings.trusted_proxies)
+    _within_limit(state.address_limiter, f"address:{address}")
     identity = await verifier.verify(assertion)
-    now = request.app.state.clock()
+    # ...and per email once it is known, so one account cannot be signed in to in a loop.
+    _within_limit(state.identity_limiter, f"identity:{identity.email}")
+    now = state.clock()
     user, started = await writer.sign_in(
         email=identity.email, now=now, lifetime=settings.session_absolute_timeout
     )
@@ -62,12 +70,18 @@ async def _sign_in(
     return _SignedIn(user=user, token=token, lifetime=lifetime, settings=settings)
 
 
+def _within_limit(limiter: RateLimiter, key: str) -> None:
+    retry_after = limiter.retry_after(key)
+    if retry_after is not None:
+        raise TooManyRequests(retry_after)
+
+
 @router.post(
     "/login",
     summary="Sign in with an assertion",
     dependencies=JSON_ONLY,
     response_model=UserPublic,
-    responses=problem_responses(401, 403, 415, 422, 503),
+    responses=problem_responses(401, 403, 413, 415, 422, 429, 503),
 )
 async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> Response:
     """Verify an identity assertion and start a cookie session for the email it proves."""
@@ -83,7 +97,7 @@ async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> 
     "/token",
     summary="Get a bearer token for an assertion",
     dependencies=JSON_ONLY,
-    responses=problem_responses(401, 403, 415, 422, 503),
+    responses=problem_responses(401, 403, 413, 415, 422, 429, 503),
 )
 async def token(
     body: LoginRequest, verifier: VerifierDep, request: Request, response: Response
