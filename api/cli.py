@@ -1,0 +1,169 @@
+"""The `signet` command: migrate, serve, and the few admin actions an operator needs.
+
+Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the database are unusable.
+"""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import sqlalchemy.exc
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from api.config import InvalidSettings, Settings, get_settings
+from api.db import create_engine, create_sessionmaker
+from api.login_sessions import end_all_sessions
+from api.models import LoginSession, User
+from api.users import delete_user
+
+EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except InvalidSettings as error:
+        print(f"signet: invalid settings:\n{error}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    command: Callable[[argparse.Namespace, Settings], int] = arguments.command
+    try:
+        return command(arguments, settings)
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as error:
+        print(f"signet: the database is unusable: {type(error).__name__}", file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signet",
+        description="Signet: turn an identity assertion into a first-party signed session. "
+        "Settings come from SIGNET_* environment variables.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(command=_migrate)
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(command=_serve)
+
+    users = commands.add_parser("users", help="list users, end their sessions, delete them")
+    actions = users.add_subparsers(required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every user, with their live session count")
+    listing.set_defaults(command=_list_users)
+    revoke = actions.add_parser("revoke", help="end every session of a user (they stay a user)")
+    revoke.add_argument("email")
+    revoke.set_defaults(command=_revoke)
+    delete = actions.add_parser("delete", help="delete a user and every session of theirs")
+    delete.add_argument("email")
+    delete.set_defaults(command=_delete)
+    return parser
+
+
+def _migrate(_arguments: argparse.Namespace, settings: Settings) -> int:
+    from alembic import command
+    from alembic.config import Config
+
+    config_file = _alembic_ini()
+    if config_file is None:
+        print("signet: alembic.ini not found beside the api package or here", file=sys.stderr)
+        return EXIT_UNUSABLE
+    config = Config(config_file)
+    config.set_main_option("sqlalchemy.url", settings.database_url)
+    command.upgrade(config, "head")
+    return EXIT_OK
+
+
+def _alembic_ini() -> Path | None:
+    # Beside the package in a checkout or the Docker image; else the working directory.
+    for folder in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (folder / "alembic.ini").is_file():
+            return folder / "alembic.ini"
+    return None
+
+
+def _serve(arguments: argparse.Namespace, _settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=arguments.host,
+        port=arguments.port,
+        workers=arguments.workers,
+        # Signet reads X-Forwarded-For itself, from SIGNET_TRUSTED_PROXIES only.
+        proxy_headers=False,
+        server_header=False,
+    )
+    return EXIT_OK
+
+
+def _with_database(settings: Settings, action: Callable[[AsyncSession], Awaitable[int]]) -> int:
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return await action(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _list_users(_arguments: argparse.Namespace, settings: Settings) -> int:
+    async def action(session: AsyncSession) -> int:
+        sessions = func.count(col(LoginSession.id))
+        statement = (
+            select(col(User.email), col(User.created_at), col(User.last_login), sessions)
+            .outerjoin(LoginSession, col(LoginSession.email) == col(User.email))
+            .group_by(col(User.email))
+            .order_by(col(User.email))
+        )
+        print("email\tcreated_at\tlast_login\tsessions")
+        for email, created_at, last_login, count in await session.execute(statement):
+            print(f"{email}\t{created_at.isoformat()}\t{last_login.isoformat()}\t{count}")
+        return EXIT_OK
+
+    return _with_database(settings, action)
+
+
+def _revoke(arguments: argparse.Namespace, settings: Settings) -> int:
+    email = arguments.email.strip().lower()
+
+    async def action(session: AsyncSession) -> int:
+        if await session.get(User, email) is None:
+            print(f"signet: no user {email}", file=sys.stderr)
+            return EXIT_NO_SUCH_USER
+        ended = await end_all_sessions(session=session, email=email)
+        print(
+            f"ended {ended} sessions of {email} (workers that checked one recently accept it "
+            f"for up to {settings.session_cache_ttl:g} s more)"
+        )
+        return EXIT_OK
+
+    return _with_database(settings, action)
+
+
+def _delete(arguments: argparse.Namespace, settings: Settings) -> int:
+    email = arguments.email.strip().lower()
+
+    async def action(session: AsyncSession) -> int:
+        if not await delete_user(session=session, email=email):
+            print(f"signet: no user {email}", file=sys.stderr)
+            return EXIT_NO_SUCH_USER
+        print(f"deleted {email} and their sessions")
+        return EXIT_OK
+
+    return _with_database(settings, action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The `signet` command: what operators and scripts see, exit codes included."""
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_UNUSABLE, main
+from api.config import get_settings
+from api.db import create_engine, create_sessionmaker
+from api.signin import Login, sign_in_all
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated database the command is pointed at through the environment."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    for name in ("SIGNET_ENV", "SIGNET_SECRET_KEY", "SIGNET_AUDIENCE", "SIGNET_VERIFIER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNET_DATABASE_URL", url)
+    get_settings.cache_clear()
+    assert main(["migrate"]) == EXIT_OK
+    yield url
+    get_settings.cache_clear()
+
+
+def seed(url: str, *emails: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url)
+        async with create_sessionmaker(engine)() as session:
+            logins = [Login(email=email, now=T0, lifetime=3600) for email in emails]
+            await sign_in_all(session=session, logins=logins)
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_list_shows_each_user_with_their_session_count(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(database, "edith@example.com", "edith@example.com", "francis@example.com")
+
+    assert main(["users", "list"]) == EXIT_OK
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "email\tcreated_at\tlast_login\tsessions"
+    assert [line.split("\t")[0::3] for line in lines[1:]] == [
+        ["edith@example.com", "2"],
+        ["francis@example.com", "1"],
+    ]
+
+
+def test_revoke_ends_the_sessions_and_keeps_the_user(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(database, "edith@example.com", "edith@example.com")
+
+    assert main(["users", "revoke", " Edith@Example.com "]) == EXIT_OK
+    assert "ended 2 sessions of edith@example.com" in capsys.readouterr().out
+    assert main(["users", "list"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[1].endswith("\t0")
+
+
+def test_delete_removes_the_user_and_their_sessions(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(database, "edith@example.com")
+
+    assert main(["users", "delete", "edith@example.com"]) == EXIT_OK
+    assert main(["users", "list"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[-1] == "email\tcreated_at\tlast_login\tsessions"
+
+
+@pytest.mark.parametrize("action", ["revoke", "delete"])
+def test_an_unknown_user_is_exit_1_with_a_message(
+    database: str, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    assert main(["users", action, "nobody@example.com"]) == EXIT_NO_SUCH_USER
+    assert "no user nobody@example.com" in capsys.readouterr().err
+
+
+def test_invalid_settings_are_exit_3_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGNET_ENV", "production")
+    monkeypatch.delenv("SIGNET_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+
+    assert main(["users", "list"]) == EXIT_UNUSABLE
+    assert "SIGNET_SECRET_KEY" in capsys.readouterr().err
+    get_settings.cache_clear()
+
+
+def test_an_unreachable_database_is_exit_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SIGNET_ENV", raising=False)
+    monkeypatch.setenv("SIGNET_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:1/test")
+    get_settings.cache_clear()
+
+    assert main(["users", "list"]) == EXIT_UNUSABLE
+    assert "database is unusable" in capsys.readouterr().err
+    get_settings.cache_clear()
+
+
+def test_usage_errors_are_exit_2() -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["users", "promote", "edith@example.com"])
+
+    assert exited.value.code == 2
