@@ -1,8 +1,13 @@
-"""Stand-ins for test suites built on Signet: a verifier and a clock you control."""
+"""For test suites built on Signet: a verifier and a clock you control, and a one-line login."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import httpx
+from fastapi import FastAPI
+
+from api.config import Settings
+from api.sessions import TokenKind, issue_token
 from api.verifiers.base import (
     AssertionRejected,
     VerifiedIdentity,
@@ -48,3 +53,21 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+async def log_in_as(client: httpx.AsyncClient, email: str, *, app: FastAPI) -> None:
+    """Sign `client` in to `app` as `email`, in one line, without a verifier round trip.
+
+    The user and a session are written as a real login writes them and the session cookie is set
+    on the client, so later requests are signed in. The app needs its database: run its lifespan
+    (`async with app.router.lifespan_context(app)`) or point it at a test database first.
+    """
+    settings: Settings = app.state.settings
+    now: datetime = app.state.clock()
+    _, started = await app.state.sign_in_writer.sign_in(
+        email=normalise_email(email), now=now, lifetime=settings.session_absolute_timeout
+    )
+    token = issue_token(
+        settings=settings, kind=TokenKind.COOKIE, session_id=started.id, started_at=now, now=now
+    )
+    client.cookies.set(settings.cookie_name, token)

@@ -2,8 +2,9 @@
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from api.testing import FakeClock, FakeVerifier
+from api.testing import FakeClock, FakeVerifier, log_in_as
 
 DAY = 24 * 3600
 
@@ -79,9 +80,11 @@ async def test_bearer_tokens_expire_like_sessions_and_are_not_refreshed(
     assert (await client.get("/auth/me", headers=bearer(token))).status_code == 401
 
 
-async def test_logout_everywhere_ends_bearer_sessions_too(client: httpx.AsyncClient) -> None:
+async def test_logout_everywhere_ends_bearer_sessions_too(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     token = await get_token(client)
-    await client.post("/auth/login", json={"assertion": "edith"})
+    await log_in_as(client, "edith@example.com", app=app)  # and a browser session
 
     await client.post("/auth/logout-everywhere")
 
@@ -116,9 +119,9 @@ async def test_the_scheme_is_case_insensitive(client: httpx.AsyncClient, scheme:
 
 
 async def test_a_bad_authorization_header_is_not_overridden_by_a_good_cookie(
-    client: httpx.AsyncClient,
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    await client.post("/auth/login", json={"assertion": "edith"})  # the client holds the cookie
+    await log_in_as(client, "edith@example.com", app=app)  # the client holds a good cookie
 
     response = await client.get("/auth/me", headers={"authorization": "Basic ZWRpdGg6cHc="})
 
