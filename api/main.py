@@ -19,6 +19,7 @@ from api.config import InvalidSettings, Settings, get_settings
 from api.csrf import OriginCheckMiddleware
 from api.db import create_engine, create_sessionmaker
 from api.login_sessions import purge_expired_sessions
+from api.logs import RequestLogMiddleware, configure_logging
 from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.rate_limit import RateLimiter
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings = get_settings()
         except InvalidSettings as error:
             raise SystemExit(f"signet: refusing to start, invalid settings:\n{error}") from None
+    configure_logging(json_lines=not settings.is_development)
     if settings.is_development:
         logger.warning("SIGNET_ENV=development: the development identity provider is mounted")
 
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Content-Type", "Authorization"],
         max_age=600,
     )
+    app.add_middleware(RequestLogMiddleware)  # outermost: every answer is logged, 403s too
     install_problem_handlers(app)
     app.include_router(auth.router)
     app.include_router(health.router)

@@ -1,5 +1,6 @@
 """Sign in (cookie or bearer token), the current user, and signing out."""
 
+import logging
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -29,8 +30,9 @@ from api.sessions import (
     token_lifetime,
 )
 from api.signin import SignInWriter
-from api.verifiers.base import Verifier
+from api.verifiers.base import VerificationError, Verifier
 
+events = logging.getLogger("signet.events")
 router = APIRouter(prefix="/auth", tags=["auth"])
 # State-changing routes refuse bodies that are not JSON (see require_json_body).
 JSON_ONLY = [Depends(require_json_body)]
@@ -55,10 +57,15 @@ async def _sign_in(
     writer: SignInWriter = state.sign_in_writer
     # Limited before the verifier is asked, so Signet cannot be used to flood it...
     address = client_address(request, trusted_proxies=settings.trusted_proxies)
-    _within_limit(state.address_limiter, f"address:{address}")
-    identity = await verifier.verify(assertion)
-    # ...and per email once it is known, so one account cannot be signed in to in a loop.
-    _within_limit(state.identity_limiter, f"identity:{identity.email}")
+    try:
+        _within_limit(state.address_limiter, f"address:{address}")
+        identity = await verifier.verify(assertion)
+        # ...and per email once it is known, so one account cannot be signed in to in a loop.
+        _within_limit(state.identity_limiter, f"identity:{identity.email}")
+    except (VerificationError, TooManyRequests) as error:
+        _log_login(settings, kind, outcome=type(error).__name__)
+        raise
+    _log_login(settings, kind, outcome="ok", email=identity.email)
     now = state.clock()
     user, started = await writer.sign_in(
         email=identity.email, now=now, lifetime=settings.session_absolute_timeout
@@ -68,6 +75,13 @@ async def _sign_in(
     )
     lifetime = token_lifetime(settings=settings, started_at=now, now=now)
     return _SignedIn(user=user, token=token, lifetime=lifetime, settings=settings)
+
+
+def _log_login(settings: Settings, kind: TokenKind, *, outcome: str, email: str = "") -> None:
+    details = {"event": "login", "kind": str(kind), "outcome": outcome}
+    if email and settings.log_emails:
+        details["email"] = email
+    events.info("login %s", outcome, extra=details)
 
 
 def _within_limit(limiter: RateLimiter, key: str) -> None:

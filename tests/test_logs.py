@@ -1,0 +1,73 @@
+"""Logs: a request id on every request and answer, one event per login, no secrets."""
+
+import json
+import logging
+
+import httpx
+import pytest
+
+from api.logs import JSONFormatter
+from api.testing import FakeVerifier
+
+
+@pytest.fixture
+def verifier(verifier: FakeVerifier) -> FakeVerifier:
+    verifier.accept("the-secret-assertion", email="edith@example.com")
+    return verifier
+
+
+async def test_every_answer_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    first = await client.get("/healthz")
+    second = await client.get("/healthz")
+
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+async def test_an_incoming_request_id_is_kept_and_a_bad_one_replaced(
+    client: httpx.AsyncClient,
+) -> None:
+    kept = await client.get("/healthz", headers={"x-request-id": "lb-1234.abc"})
+    replaced = await client.get("/healthz", headers={"x-request-id": "bad id\nforged: line"})
+
+    assert kept.headers["x-request-id"] == "lb-1234.abc"
+    assert replaced.headers["x-request-id"] != "bad id\nforged: line"
+
+
+async def test_one_access_line_per_request_with_its_id_and_no_query(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="signet"):
+        await client.get("/auth/me?token=secret", headers={"x-request-id": "req-7"})
+
+    (line,) = [record for record in caplog.records if record.name == "signet.access"]
+    assert line.getMessage() == "GET /auth/me 401"
+    assert (line.__dict__["status"], line.__dict__["request_id"]) == (401, "req-7")
+    assert "secret" not in caplog.text
+
+
+async def test_login_events_say_the_outcome_but_never_the_assertion_or_email(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="signet"):
+        ok = await client.post("/auth/login", json={"assertion": "the-secret-assertion"})
+        rejected = await client.post("/auth/login", json={"assertion": "forged"})
+
+    events = [record for record in caplog.records if record.name == "signet.events"]
+    assert [event.__dict__["outcome"] for event in events] == ["ok", "AssertionRejected"]
+    assert "the-secret-assertion" not in caplog.text
+    assert "edith@example.com" not in caplog.text
+    assert ok.cookies["signet_session"] not in caplog.text
+    assert rejected.status_code == 401
+
+
+def test_json_lines_carry_the_extra_fields() -> None:
+    record = logging.makeLogRecord(
+        {"name": "signet.events", "msg": "login %s", "args": ("ok",), "levelname": "INFO"}
+    )
+    record.outcome = "ok"
+
+    entry = json.loads(JSONFormatter().format(record))
+
+    assert entry["message"] == "login ok"
+    assert entry["outcome"] == "ok"
+    assert entry["logger"] == "signet.events"
