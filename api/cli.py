@@ -102,6 +102,7 @@ def _serve(arguments: argparse.Namespace, _settings: Settings) -> int:
         # Signet reads X-Forwarded-For itself, from SIGNET_TRUSTED_PROXIES only.
         proxy_headers=False,
         server_header=False,
+        access_log=False,  # Signet logs each request itself, with its request id
     )
     return EXIT_OK
 

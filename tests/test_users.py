@@ -14,7 +14,7 @@ from api.config import Settings
 from api.db import create_sessionmaker
 from api.deps import get_verifier
 from api.main import create_app
-from api.models import User, UserPublic
+from api.models import LoginSession, User, UserPublic
 from api.testing import FakeVerifier
 from api.users import get_user, upsert_users
 from tests.conftest import APP_ORIGIN
@@ -97,3 +97,25 @@ async def test_fifty_simultaneous_first_logins_of_one_email_all_succeed_and_leav
     assert {response.json()["email"] for response in responses} == {"new@example.com"}
     async with create_sessionmaker(any_engine)() as session:
         assert (await session.scalars(select(func.count()).select_from(User))).one() == 1
+
+
+async def test_a_storm_of_500_concurrent_logins_over_50_emails_leaves_50_users(
+    any_engine: AsyncEngine, settings: Settings
+) -> None:
+    app = create_app(settings)
+    verifier = FakeVerifier()
+    emails = [f"user{number}@example.com" for number in range(50)]
+    for email in emails:
+        verifier.accept(email, email=email)
+    use_engine(app, any_engine)
+    app.dependency_overrides[get_verifier] = lambda: verifier
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+        responses = await asyncio.gather(
+            *(client.post("/auth/login", json={"assertion": emails[n % 50]}) for n in range(500))
+        )
+
+    assert [response.status_code for response in responses] == [200] * 500
+    async with create_sessionmaker(any_engine)() as session:
+        assert (await session.scalars(select(func.count()).select_from(User))).one() == 50
+        assert (await session.scalars(select(func.count()).select_from(LoginSession))).one() == 500
