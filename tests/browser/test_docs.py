@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.conftest import Server
+from tests.servers import Server
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,87 @@
+"""Signet served for real: a uvicorn process on a free loopback port, for end-to-end tests."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+SERVER_START_TIMEOUT = 30.0
+
+
+class Server:
+    """A uvicorn process serving Signet in development mode, on a fresh SQLite file unless
+    `environment` says otherwise; `environment` overrides the defaults below."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        name: str = "server",
+        environment: dict[str, str] | None = None,
+        migrate: bool = True,
+    ) -> None:
+        self.log_path = directory / f"{name}.log"
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        self.environment = {
+            **os.environ,
+            "SIGNET_ENV": "development",
+            "SIGNET_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'signet.db'}",
+            "SIGNET_SECRET_KEY": secrets.token_urlsafe(32),
+            "SIGNET_AUDIENCE": self.url,
+            "SIGNET_VERIFIER_URL": f"{self.url}/dev-idp/verify",
+            **(environment or {}),
+        }
+        if migrate:
+            subprocess.run(
+                [sys.executable, "-m", "alembic", "upgrade", "head"],
+                cwd=REPO,
+                env=self.environment,
+                check=True,
+                capture_output=True,
+            )
+        # The test binds the port and hands the socket over, so no other process can take it.
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*command, "--fd", str(listener.fileno())],
+                cwd=REPO,
+                env=self.environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=[listener.fileno()],
+            )
+        listener.close()
+        self._wait_until_healthy()
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling a condition, bounded by the deadline
+        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
