@@ -65,7 +65,7 @@ def test_sessions_logout_and_logout_everywhere_hold_across_workers(
 
     # Logging out everywhere on one worker ends every session, whichever worker started it.
     phone = sign_in_through(first, "edith@example.com")
-    laptop = sign_in_through(first, "edith@example.com")
+    laptop = sign_in_through(second, "edith@example.com")
     everywhere = httpx.post(
         f"{first.url}/auth/logout-everywhere", cookies={"signet_session": phone}
     )
