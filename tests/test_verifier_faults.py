@@ -1,0 +1,73 @@
+"""Fault drills for the verifier: down, slow, flapping; a burst while it times out."""
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import get_verifier
+from api.models import LoginSession, User
+from tests.conftest import VERIFIER_URL
+
+
+@pytest.fixture
+def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
+    """The app's own Persona verifier, its HTTP mocked with respx."""
+    del app.dependency_overrides[get_verifier]
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+async def rows(db_session: AsyncSession) -> tuple[int, int]:
+    users = (await db_session.scalars(select(func.count()).select_from(User))).one()
+    sessions = (await db_session.scalars(select(func.count()).select_from(LoginSession))).one()
+    return users, sessions
+
+
+async def test_a_burst_of_1000_logins_while_the_verifier_times_out(
+    client: httpx.AsyncClient, real_verifier: respx.MockRouter, db_session: AsyncSession
+) -> None:
+    real_verifier.post(VERIFIER_URL).mock(side_effect=httpx.ReadTimeout("verifier too slow"))
+    started = time.monotonic()
+
+    responses = await asyncio.gather(
+        *(client.post("/auth/login", json={"assertion": f"a{n}"}) for n in range(1000))
+    )
+
+    assert {response.status_code for response in responses} == {503}
+    assert all(response.headers["retry-after"].isdigit() for response in responses)
+    assert await rows(db_session) == (0, 0)
+    assert time.monotonic() - started < 30
+
+
+async def test_a_flapping_verifier_writes_only_what_it_vouched_for(
+    client: httpx.AsyncClient, real_verifier: respx.MockRouter, db_session: AsyncSession
+) -> None:
+    okay = httpx.Response(
+        200,
+        json={"status": "okay", "email": "edith@example.com", "audience": "https://app.example"},
+    )
+    answers: Iterator[httpx.Response | Exception] = itertools.cycle(
+        [okay, httpx.Response(502), httpx.ConnectTimeout("down")]
+    )
+    real_verifier.post(VERIFIER_URL).mock(side_effect=lambda request: _answer(next(answers)))
+
+    statuses = [
+        (await client.post("/auth/login", json={"assertion": "a"})).status_code for _ in range(6)
+    ]
+
+    assert statuses == [200, 503, 503, 200, 503, 503]
+    assert await rows(db_session) == (1, 2)
+
+
+def _answer(answer: httpx.Response | Exception) -> httpx.Response:
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
