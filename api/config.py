@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     rate_limit_per_identity: Annotated[int, Field(ge=0)] = 10
     # Addresses or networks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: CommaSeparated = ()
+    # Serve Prometheus metrics at /metrics (needs signet[metrics]); keep it off the public path.
+    metrics: bool = False
     # Whether login events name the email (personal data: off unless the operator wants it).
     log_emails: bool = False
     # Request bodies larger than this are refused (413) before they are read.

@@ -125,6 +125,7 @@ MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication
 async def require_authentication(request: Request) -> Authentication:
     """The request's session; 401 without one."""
     authentication = await get_authentication(request)
+    request.app.state.metrics.session_check(signed_in=authentication is not None)
     if authentication is None:
         raise NotAuthenticated
     return authentication

@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import Metrics
+
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _STANDARD_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -67,8 +69,9 @@ class RequestLogMiddleware:
     """Gives each request an id (an incoming valid X-Request-ID, or a new one), returns it in
     X-Request-ID, and logs one line when the response starts: method, path, status, duration."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,6 +85,12 @@ class RequestLogMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)["X-Request-ID"] = current
+                route = scope.get("route")
+                self.metrics.request(
+                    route=getattr(route, "path", "unmatched"),
+                    method=scope["method"],
+                    status=message["status"],
+                )
                 access_logger.info(
                     "%s %s %d",
                     scope["method"],

@@ -20,6 +20,7 @@ from api.csrf import OriginCheckMiddleware
 from api.db import create_engine, create_sessionmaker
 from api.login_sessions import purge_expired_sessions
 from api.logs import RequestLogMiddleware, configure_logging
+from api.metrics import NoMetrics, PrometheusMetrics, mount_metrics
 from api.models import utcnow
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from api.rate_limit import RateLimiter
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = utcnow
     app.state.session_cache = SessionCache(ttl=settings.session_cache_ttl)
+    app.state.metrics = PrometheusMetrics() if settings.metrics else NoMetrics()
     app.state.address_limiter = RateLimiter(per_minute=settings.rate_limit_per_address)
     app.state.identity_limiter = RateLimiter(per_minute=settings.rate_limit_per_identity)
     if settings.verifier == "oidc":
@@ -161,12 +163,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Content-Type", "Authorization"],
         max_age=600,
     )
-    app.add_middleware(RequestLogMiddleware)  # outermost: every answer is logged, 403s too
+    # Outermost: every answer is logged and counted, 403s too.
+    app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
     install_problem_handlers(app)
     app.include_router(auth.router)
     app.include_router(health.router)
     if settings.docs:
         docs.mount_docs(app)
+    if isinstance(app.state.metrics, PrometheusMetrics):
+        mount_metrics(app, app.state.metrics)
     if settings.is_development:
         from api import demo, devidp  # never loaded in production
 

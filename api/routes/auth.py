@@ -1,9 +1,11 @@
 """Sign in (cookie or bearer token), the current user, and signing out."""
 
 import logging
+import time
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from starlette.datastructures import State
 
 from api.client_address import client_address
 from api.config import Settings
@@ -59,13 +61,17 @@ async def _sign_in(
     address = client_address(request, trusted_proxies=settings.trusted_proxies)
     try:
         _within_limit(state.address_limiter, f"address:{address}")
-        identity = await verifier.verify(assertion)
+        asked = time.perf_counter()
+        try:
+            identity = await verifier.verify(assertion)
+        finally:
+            state.metrics.verifier_seconds(time.perf_counter() - asked)
         # ...and per email once it is known, so one account cannot be signed in to in a loop.
         _within_limit(state.identity_limiter, f"identity:{identity.email}")
     except (VerificationError, TooManyRequests) as error:
-        _log_login(settings, kind, outcome=type(error).__name__)
+        _record_login(state, kind, outcome=type(error).__name__)
         raise
-    _log_login(settings, kind, outcome="ok", email=identity.email)
+    _record_login(state, kind, outcome="ok", email=identity.email)
     now = state.clock()
     user, started = await writer.sign_in(
         email=identity.email, now=now, lifetime=settings.session_absolute_timeout
@@ -77,11 +83,12 @@ async def _sign_in(
     return _SignedIn(user=user, token=token, lifetime=lifetime, settings=settings)
 
 
-def _log_login(settings: Settings, kind: TokenKind, *, outcome: str, email: str = "") -> None:
+def _record_login(state: State, kind: TokenKind, *, outcome: str, email: str = "") -> None:
     details = {"event": "login", "kind": str(kind), "outcome": outcome}
-    if email and settings.log_emails:
+    if email and state.settings.log_emails:
         details["email"] = email
     events.info("login %s", outcome, extra=details)
+    state.metrics.login(kind=str(kind), outcome=outcome)
 
 
 def _within_limit(limiter: RateLimiter, key: str) -> None:
