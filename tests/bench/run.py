@@ -114,13 +114,21 @@ def serve(
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"] + (["--factory"] if factory else [])
-    process = subprocess.Popen(pinned(core, command), cwd=REPO, env=environment)
+    # The server's own logs (a line per request) go to a file, not into the table.
+    log = tempfile.NamedTemporaryFile(prefix="signet-bench-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        pinned(core, command), cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_until_up(url, process)
         yield url, process
+    except BaseException:
+        print(f"server log: {log.name}", file=sys.stderr)
+        raise
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
