@@ -3,6 +3,7 @@
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +33,14 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, **options: Any) -> 
     instead of hanging it: connecting (`connect_timeout`), each statement (twice that), and
     waiting for a pooled connection (`pool_timeout`, passed in `options`).
     """
+    if make_url(url).get_backend_name() == "sqlite" and make_url(url).database in (
+        None,
+        "",
+        ":memory:",
+    ):
+        # An in-memory SQLite database lives in one connection (a StaticPool): no pool to size.
+        for option in ("pool_size", "max_overflow", "pool_timeout"):
+            options.pop(option, None)
     if url.startswith("postgresql"):
         connect_args = options.setdefault("connect_args", {})
         connect_args.setdefault("timeout", connect_timeout)

@@ -27,6 +27,8 @@ Clock = Callable[[], datetime]
 
 # OpenAPI: routes that read the session say that either scheme will do (see create_app).
 SESSION_SECURITY: dict[str, Any] = {"security": [{"SessionCookie": []}, {"BearerToken": []}]}
+# ...and routes that also work without one add the empty requirement.
+OPTIONAL_SESSION_SECURITY: dict[str, Any] = {"security": [*SESSION_SECURITY["security"], {}]}
 
 
 async def get_app_settings(request: Request) -> Settings:

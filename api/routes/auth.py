@@ -10,6 +10,7 @@ from starlette.datastructures import State
 from api.client_address import client_address
 from api.config import Settings
 from api.deps import (
+    OPTIONAL_SESSION_SECURITY,
     SESSION_SECURITY,
     Authenticated,
     MaybeAuthenticated,
@@ -102,7 +103,7 @@ def _within_limit(limiter: RateLimiter, key: str) -> None:
     summary="Sign in with an assertion",
     dependencies=JSON_ONLY,
     response_model=UserPublic,
-    responses=problem_responses(401, 403, 413, 415, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> Response:
     """Verify an identity assertion and start a cookie session for the email it proves."""
@@ -118,7 +119,7 @@ async def login(body: LoginRequest, verifier: VerifierDep, request: Request) -> 
     "/token",
     summary="Get a bearer token for an assertion",
     dependencies=JSON_ONLY,
-    responses=problem_responses(401, 403, 413, 415, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def token(
     body: LoginRequest, verifier: VerifierDep, request: Request, response: Response
@@ -165,7 +166,7 @@ def _signed_out(settings: Settings) -> Response:
     response_class=Response,
     dependencies=JSON_ONLY,
     responses=problem_responses(403, 415),
-    openapi_extra=SESSION_SECURITY,
+    openapi_extra=OPTIONAL_SESSION_SECURITY,
 )
 async def logout(
     authentication: MaybeAuthenticated,
