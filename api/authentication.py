@@ -6,7 +6,7 @@ one HMAC and one primary-key query.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -74,8 +74,8 @@ async def authenticate(
     claims = check_times(
         settings,
         session_id=checked.session_id,
-        started_at=datetime.fromtimestamp(checked.started_at, UTC),
-        issued_at=datetime.fromtimestamp(checked.issued_at, UTC),
+        started_at=checked.started_at,
+        issued_at=checked.issued_at,
         now=now,
         signed_with_fallback=checked.signed_with_fallback,
     )
@@ -114,8 +114,8 @@ async def _check(
         return None
     return CheckedSession(
         session_id=claims.session_id,
-        started_at=claims.started_at.timestamp(),
-        issued_at=claims.issued_at.timestamp(),
+        started_at=claims.started_at,
+        issued_at=claims.issued_at,
         signed_with_fallback=claims.signed_with_fallback,
         user=user,
         user_json=UserPublic.model_validate(user, from_attributes=True).model_dump_json().encode(),

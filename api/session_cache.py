@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from api.models import User
 
@@ -25,8 +26,8 @@ class CheckedSession:
     """What checking a token found: its session, when it started and was issued, and the user."""
 
     session_id: str
-    started_at: float
-    issued_at: float
+    started_at: datetime
+    issued_at: datetime
     signed_with_fallback: bool
     user: User
     user_json: bytes

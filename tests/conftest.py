@@ -1,11 +1,12 @@
 """Fixtures: an app on its own database, a fake verifier and clock, an HTTP client."""
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import respx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -99,3 +100,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
         yield client
+
+
+@pytest.fixture
+def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
+    """The app's own Persona verifier, its HTTP mocked with respx."""
+    del app.dependency_overrides[get_verifier]
+    with respx.mock(assert_all_called=True) as router:
+        yield router

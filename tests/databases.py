@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
 from api.db import create_engine, create_sessionmaker
@@ -102,3 +102,9 @@ def use_engine(app: FastAPI, engine: AsyncEngine) -> None:
     """Make the app's sessions come from `engine` (a test database) instead of its lifespan."""
     app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
     app.state.sign_in_writer = SignInWriter(sessionmaker)
+
+
+async def count_rows(session: AsyncSession, model: type[SQLModel]) -> int:
+    """How many rows the model's table holds."""
+    count: int = (await session.scalars(select(func.count()).select_from(model))).one()
+    return count

@@ -9,19 +9,12 @@ from fastapi import FastAPI
 from api.config import Settings
 from api.rate_limit import RateLimiter
 from api.testing import FakeVerifier
+from tests.clocks import Ticker
 from tests.conftest import APP_ORIGIN
 
 
-class Ticker:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_bucket_allows_bursts_up_to_the_limit_then_refills() -> None:
-    ticker = Ticker()
+    ticker = Ticker(now=0.0)
     limiter = RateLimiter(per_minute=3, clock=ticker)
 
     assert [limiter.retry_after("k") for _ in range(3)] == [None, None, None]

@@ -1,7 +1,7 @@
 """The HTTP contract of /auth, with the verifier replaced by a fake through dependency_overrides."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import httpx
@@ -9,15 +9,14 @@ import pytest
 import respx
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
-from api.deps import get_verifier
 from api.models import User
 from api.testing import FakeClock, FakeVerifier
 from api.users import get_user
 from tests.conftest import APP_ORIGIN, VERIFIER_URL
+from tests.databases import count_rows
 
 COOKIE = "signet_session"
 EDITH = "an assertion that proves edith@example.com"
@@ -134,7 +133,7 @@ async def test_rejected_assertion_is_401_with_no_cookie_and_no_user(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "urn:signet:problem:assertion-rejected"
     assert "set-cookie" not in response.headers
-    assert await _user_count(db_session) == 0
+    assert await count_rows(db_session, User) == 0
 
 
 async def test_rejection_does_not_touch_an_existing_user(
@@ -164,7 +163,7 @@ async def test_verifier_unavailable_is_503_with_retry_after_and_no_session(
     assert int(response.headers["retry-after"]) > 0
     assert response.headers["content-type"] == "application/problem+json"
     assert "set-cookie" not in response.headers
-    assert await _user_count(db_session) == 0
+    assert await count_rows(db_session, User) == 0
 
 
 @pytest.mark.parametrize(
@@ -376,18 +375,6 @@ async def test_logout_without_a_session_is_204(client: httpx.AsyncClient) -> Non
     assert set_cookie_attributes(response)["max-age"] == "0"
 
 
-async def _user_count(session: AsyncSession) -> int:
-    return (await session.scalars(select(func.count()).select_from(User))).one()
-
-
-@pytest.fixture
-def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
-    """The app's own Persona verifier, its HTTP mocked with respx."""
-    del app.dependency_overrides[get_verifier]
-    with respx.mock(assert_all_called=True) as router:
-        yield router
-
-
 async def test_login_through_the_real_verifier_uses_the_injected_client(
     client: httpx.AsyncClient, real_verifier: respx.MockRouter
 ) -> None:
@@ -423,7 +410,7 @@ async def test_an_unavailable_verifier_is_a_503_that_writes_nothing(
     assert response.status_code == 503
     assert response.headers["retry-after"].isdigit()
     assert "set-cookie" not in response.headers
-    assert await _user_count(db_session) == 0
+    assert await count_rows(db_session, User) == 0
 
 
 async def test_the_verifiers_words_never_reach_the_client(

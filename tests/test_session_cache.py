@@ -1,28 +1,22 @@
 """The per-process session cache: bounded in time and size, forgets on logout, checks once."""
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
 from api.models import User
 from api.session_cache import CheckedSession, SessionCache, token_digest
+from tests.clocks import Ticker
 
-
-class Ticker:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def checked(session_id: str = "sid", email: str = "edith@example.com") -> CheckedSession:
     return CheckedSession(
         session_id=session_id,
-        started_at=0.0,
-        issued_at=0.0,
+        started_at=EPOCH,
+        issued_at=EPOCH,
         signed_with_fallback=False,
         user=User(email=email),
         user_json=b"{}",

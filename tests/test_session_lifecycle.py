@@ -6,7 +6,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
@@ -18,7 +17,7 @@ from api.session_cache import SessionCache
 from api.testing import FakeClock, FakeVerifier
 from api.users import delete_user
 from tests.conftest import APP_ORIGIN
-from tests.databases import use_engine
+from tests.databases import count_rows, use_engine
 
 DAY = 24 * 3600
 COOKIE = "signet_session"
@@ -44,10 +43,6 @@ def with_cookie(token: str) -> dict[str, str]:
 
 async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.get("/auth/me", headers=with_cookie(token))
-
-
-async def session_count(db_session: AsyncSession) -> int:
-    return (await db_session.scalars(select(func.count()).select_from(LoginSession))).one()
 
 
 async def test_every_login_starts_a_new_session(client: httpx.AsyncClient) -> None:
@@ -167,7 +162,7 @@ async def test_logout_everywhere_ends_every_session_of_the_user(
     for token in (phone, laptop, tablet):
         assert (await me(client, token)).status_code == 401
     assert (await me(client, other_user)).status_code == 200
-    assert await session_count(db_session) == 1
+    assert await count_rows(db_session, LoginSession) == 1
     # A session started afterwards works.
     assert (await me(client, await sign_in(client))).status_code == 200
 
@@ -184,7 +179,7 @@ async def test_deleting_a_user_ends_their_sessions(
     assert await delete_user(session=db_session, email="edith@example.com")
 
     assert (await me(client, token)).status_code == 401
-    assert await session_count(db_session) == 0
+    assert await count_rows(db_session, LoginSession) == 0
 
 
 @pytest.fixture

@@ -6,29 +6,16 @@ import time
 from collections.abc import Iterator
 
 import httpx
-import pytest
 import respx
-from fastapi import FastAPI
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_verifier
 from api.models import LoginSession, User
 from tests.conftest import VERIFIER_URL
-
-
-@pytest.fixture
-def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
-    """The app's own Persona verifier, its HTTP mocked with respx."""
-    del app.dependency_overrides[get_verifier]
-    with respx.mock(assert_all_called=False) as router:
-        yield router
+from tests.databases import count_rows
 
 
 async def rows(db_session: AsyncSession) -> tuple[int, int]:
-    users = (await db_session.scalars(select(func.count()).select_from(User))).one()
-    sessions = (await db_session.scalars(select(func.count()).select_from(LoginSession))).one()
-    return users, sessions
+    return await count_rows(db_session, User), await count_rows(db_session, LoginSession)
 
 
 async def test_a_burst_of_1000_logins_while_the_verifier_times_out(
