@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import docs
 from api.body_limit import BodyLimitMiddleware
 from api.config import InvalidSettings, Settings, get_settings
+from api.cors import ProblemCORSMiddleware
 from api.csrf import OriginCheckMiddleware
 from api.db import create_engine, create_sessionmaker
 from api.login_sessions import purge_expired_sessions
@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(OriginCheckMiddleware, trusted_origins=settings.trusted_origins)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=list(settings.allowed_origins),
         allow_credentials=True,
         allow_methods=["GET", "POST"],

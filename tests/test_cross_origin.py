@@ -114,6 +114,7 @@ async def test_cors_preflight_refuses_other_origins(client: httpx.AsyncClient) -
     )
 
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
     assert "access-control-allow-origin" not in response.headers
 
 
