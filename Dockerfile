@@ -24,4 +24,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 
 # Signet reads X-Forwarded-For itself (SIGNET_TRUSTED_PROXIES) and logs each request itself.
-CMD ["sh", "-c", "alembic upgrade head && exec uvicorn --factory api.main:create_app --host 0.0.0.0 --port 8000 --no-server-header --no-proxy-headers --no-access-log"]
+CMD ["sh", "-c", "alembic upgrade head && exec uvicorn --factory api.app:create_app --host 0.0.0.0 --port 8000 --no-server-header --no-proxy-headers --no-access-log"]

@@ -11,8 +11,8 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from api.config import InvalidSettings, get_settings
-from api.db import create_engine
-from api.models import UTCDateTime  # importing the models registers their tables
+from api.store.db import create_engine
+from api.store.tables import UTCDateTime  # importing the models registers their tables
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

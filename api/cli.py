@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.config import InvalidSettings, Settings, get_settings
-from api.db import create_engine, create_sessionmaker
-from api.login_sessions import end_all_sessions
-from api.models import LoginSession, User
-from api.users import delete_user
+from api.store.db import create_engine, create_sessionmaker
+from api.store.sessions import end_all_sessions
+from api.store.tables import LoginSession, User
+from api.store.users import delete_user
 
 EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2, 3
 
@@ -94,7 +94,7 @@ def _serve(arguments: argparse.Namespace, _settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run(
-        "api.main:create_app",
+        "api.app:create_app",
         factory=True,
         host=arguments.host,
         port=arguments.port,

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
-from api.config import Settings
-from api.sessions import TokenKind, issue_token
-from api.verifiers.base import (
+from api.auth.providers.base import (
     AssertionRejected,
     VerifiedIdentity,
     VerifierUnavailable,
     normalise_email,
 )
+from api.auth.tokens import TokenKind, issue_token
+from api.config import Settings
 
 
 @dataclass

@@ -10,11 +10,11 @@ import respx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.app import create_app
 from api.config import Settings
-from api.db import create_sessionmaker
-from api.deps import get_http_client, get_verifier
-from api.main import create_app
+from api.store.db import create_sessionmaker
 from api.testing import FakeClock, FakeVerifier
+from api.web.deps import get_http_client, get_verifier
 from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables, use_engine
 
 APP_ORIGIN = "https://app.example"

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
-from api.db import create_engine, create_sessionmaker
-from api.signin import SignInWriter
+from api.store.db import create_engine, create_sessionmaker
+from api.store.sign_in_writer import SignInWriter
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
 SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")

@@ -49,7 +49,7 @@ class Server:
                 capture_output=True,
             )
         # The test binds the port and hands the socket over, so no other process can take it.
-        command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app"]
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [*command, "--fd", str(listener.fileno())],

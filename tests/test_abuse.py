@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from api.auth.rate_limit import RateLimiter
 from api.config import Settings
-from api.rate_limit import RateLimiter
 from api.testing import FakeVerifier
 from tests.clocks import Ticker
 from tests.conftest import APP_ORIGIN

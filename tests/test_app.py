@@ -5,10 +5,10 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from api.config import Settings
-from api.deps import get_verifier
-from api.main import create_app
 from api.testing import FakeVerifier
+from api.web.deps import get_verifier
 from tests.conftest import APP_ORIGIN
 
 

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
-from api.models import User
+from api.store.tables import User
+from api.store.users import get_user
 from api.testing import FakeClock, FakeVerifier
-from api.users import get_user
 from tests.conftest import APP_ORIGIN, VERIFIER_URL
 from tests.databases import count_rows
 

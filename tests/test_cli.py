@@ -9,8 +9,8 @@ import pytest
 
 from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_UNUSABLE, main
 from api.config import get_settings
-from api.db import create_engine, create_sessionmaker
-from api.signin import Login, sign_in_all
+from api.store.db import create_engine, create_sessionmaker
+from api.store.sign_in_writer import Login, sign_in_all
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 

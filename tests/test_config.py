@@ -2,8 +2,8 @@
 
 import pytest
 
+from api.app import create_app
 from api.config import InvalidSettings, Settings, get_settings
-from api.main import create_app
 
 LONG_KEY = "k" * 32
 PRODUCTION = {

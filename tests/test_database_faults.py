@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from api.auth.tokens import TokenKind, issue_token
 from api.config import Settings
-from api.db import create_engine
-from api.sessions import TokenKind, issue_token
+from api.store.db import create_engine
 from api.testing import FakeClock, FakeVerifier
 from tests.databases import empty_database, engine_with_tables, use_engine
 

@@ -2,8 +2,8 @@
 
 import httpx
 
+from api.app import create_app
 from api.config import Settings
-from api.main import create_app
 from tests.conftest import APP_ORIGIN
 
 

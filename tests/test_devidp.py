@@ -7,9 +7,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from api.config import Settings
-from api.deps import get_http_client
-from api.main import create_app
+from api.web.deps import get_http_client
 from tests.conftest import APP_ORIGIN
 from tests.databases import use_engine
 

@@ -5,8 +5,8 @@ import re
 import httpx
 import pytest
 
+from api.app import create_app
 from api.config import Settings
-from api.main import create_app
 from tests.conftest import APP_ORIGIN
 
 

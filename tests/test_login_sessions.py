@@ -7,11 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-from api.db import create_sessionmaker
-from api.login_sessions import StartedSession, get_session_user, purge_expired_sessions
-from api.main import purge_expired_sessions_every
-from api.models import LoginSession, UserPublic
-from api.signin import Login, sign_in_all
+from api.app import purge_expired_sessions_every
+from api.store.db import create_sessionmaker
+from api.store.sessions import StartedSession, get_session_user, purge_expired_sessions
+from api.store.sign_in_writer import Login, sign_in_all
+from api.store.tables import LoginSession, UserPublic
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = 24 * 3600

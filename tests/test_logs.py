@@ -6,7 +6,7 @@ import logging
 import httpx
 import pytest
 
-from api.logs import JSONFormatter
+from api.observability.logs import JSONFormatter
 from api.testing import FakeVerifier
 
 

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from api.app import create_app
 from api.config import Settings
-from api.main import create_app
 from api.testing import FakeVerifier
 from tests.conftest import APP_ORIGIN
 

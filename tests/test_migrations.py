@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from api.db import create_engine
+from api.store.db import create_engine
 from tests.databases import empty_database
 
 REPO = Path(__file__).resolve().parent.parent

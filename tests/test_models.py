@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from api.models import User
+from api.store.tables import User
 
 
 def test_a_user_is_valid_with_only_an_email() -> None:

@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
+from api.auth.providers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
+from api.auth.providers.oidc import OIDCVerifier, ProviderKeys
 from api.config import Settings
-from api.deps import get_http_client
-from api.main import create_app
 from api.testing import FakeClock
-from api.verifiers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
-from api.verifiers.oidc import OIDCVerifier, ProviderKeys
+from api.web.deps import get_http_client
 from tests.conftest import APP_ORIGIN
 from tests.databases import use_engine
 

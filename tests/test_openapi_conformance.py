@@ -12,10 +12,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from api.app import create_app
 from api.config import Settings
-from api.deps import get_verifier
-from api.main import create_app
 from api.testing import FakeVerifier
+from api.web.deps import get_verifier
 from tests.conftest import APP_ORIGIN, VERIFIER_URL
 from tests.databases import engine_with_tables, sqlite_url
 

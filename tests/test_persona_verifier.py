@@ -8,9 +8,9 @@ import httpx
 import pytest
 import respx
 
+from api.auth.providers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
+from api.auth.providers.persona import PersonaVerifier
 from api.testing import FakeClock
-from api.verifiers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
-from api.verifiers.persona import PersonaVerifier
 
 URL = "https://verifier.example/verify"
 AUDIENCE = "https://app.example"

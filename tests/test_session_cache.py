@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.models import User
-from api.session_cache import CheckedSession, SessionCache, token_digest
+from api.auth.session_cache import CheckedSession, SessionCache, token_digest
+from api.store.tables import User
 from tests.clocks import Ticker
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,14 +8,14 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.app import create_app
+from api.auth.session_cache import SessionCache
 from api.config import Settings
-from api.db import create_engine
-from api.deps import get_verifier
-from api.main import create_app
-from api.models import LoginSession
-from api.session_cache import SessionCache
+from api.store.db import create_engine
+from api.store.tables import LoginSession
+from api.store.users import delete_user
 from api.testing import FakeClock, FakeVerifier
-from api.users import delete_user
+from api.web.deps import get_verifier
 from tests.conftest import APP_ORIGIN
 from tests.databases import count_rows, use_engine
 

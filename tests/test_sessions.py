@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from api.config import Settings
-from api.sessions import (
+from api.auth.tokens import (
     SessionClaims,
     TokenKind,
     _serializer,
@@ -14,6 +13,7 @@ from api.sessions import (
     read_token,
     token_lifetime,
 )
+from api.config import Settings
 
 START = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 HOUR = 3600

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.app import create_app
 from api.config import Settings
-from api.db import create_sessionmaker
-from api.deps import get_verifier
-from api.main import create_app
-from api.models import LoginSession, User, UserPublic
+from api.store.db import create_sessionmaker
+from api.store.tables import LoginSession, User, UserPublic
+from api.store.users import get_user, upsert_users
 from api.testing import FakeVerifier
-from api.users import get_user, upsert_users
+from api.web.deps import get_verifier
 from tests.conftest import APP_ORIGIN
 from tests.databases import empty_database, engine_with_tables, use_engine
 

@@ -9,7 +9,7 @@ import httpx
 import respx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.models import LoginSession, User
+from api.store.tables import LoginSession, User
 from tests.conftest import VERIFIER_URL
 from tests.databases import count_rows
 

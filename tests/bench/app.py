@@ -5,9 +5,9 @@
 
 from fastapi import FastAPI
 
-from api.deps import VerifierDep
-from api.main import create_app
-from api.models import LoginRequest
+from api.app import create_app
+from api.store.tables import LoginRequest
+from api.web.deps import VerifierDep
 
 
 def create_bench_app() -> FastAPI:

@@ -16,12 +16,12 @@ import httpx
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.authentication import Authentication, authenticate, presented_token
+from api.auth.authentication import Authentication, authenticate, presented_token
+from api.auth.providers.base import Verifier
+from api.auth.providers.persona import PersonaVerifier
+from api.auth.session_cache import SessionCache
 from api.config import Settings
-from api.problems import NotAuthenticated, UnsupportedMediaType
-from api.session_cache import SessionCache
-from api.verifiers.base import Verifier
-from api.verifiers.persona import PersonaVerifier
+from api.web.problems import NotAuthenticated, UnsupportedMediaType
 
 Clock = Callable[[], datetime]
 
@@ -66,7 +66,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_db_session)]
 
 
 async def get_session_cache(request: Request) -> SessionCache:
-    """The process's cache of checked sessions (see `api.session_cache`)."""
+    """The process's cache of checked sessions (see `api.auth.session_cache`)."""
     cache: SessionCache = request.app.state.session_cache
     return cache
 
@@ -79,7 +79,7 @@ async def get_verifier(
 ) -> Verifier:
     """The verifier SIGNET_VERIFIER names, built on the injected HTTP client."""
     if settings.verifier == "oidc":
-        from api.verifiers.oidc import OIDCVerifier  # only OIDC deployments load PyJWT
+        from api.auth.providers.oidc import OIDCVerifier  # only OIDC deployments load PyJWT
 
         assert settings.oidc_issuer is not None  # Settings guarantees it
         return OIDCVerifier(

@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from api.models import LoginSession, User
+from api.store.tables import LoginSession, User
 
 
 def new_session_id() -> str:

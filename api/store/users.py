@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from api.models import User, UserPublic
+from api.store.tables import User, UserPublic
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite

@@ -7,13 +7,13 @@ from typing import Any
 
 import httpx
 
-from api.verifiers.base import (
+from api.auth.providers.base import (
     AssertionRejected,
     VerifiedIdentity,
     VerifierUnavailable,
     normalise_email,
 )
-from api.verifiers.http import request, retry_after_seconds
+from api.auth.providers.http import request, retry_after_seconds
 
 logger = logging.getLogger("signet.verifier")
 

@@ -10,11 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.config import Settings
-from api.login_sessions import get_session_user
-from api.models import User, UserPublic
-from api.session_cache import CheckedSession, SessionCache, token_digest
-from api.sessions import (
+from api.auth.session_cache import CheckedSession, SessionCache, token_digest
+from api.auth.tokens import (
     SessionClaims,
     TokenKind,
     check_times,
@@ -22,6 +19,9 @@ from api.sessions import (
     read_token,
     token_lifetime,
 )
+from api.config import Settings
+from api.store.sessions import get_session_user
+from api.store.tables import User, UserPublic
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from api.models import User
+from api.store.tables import User
 
 
 def token_digest(kind: str, token: str) -> bytes:

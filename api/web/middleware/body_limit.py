@@ -4,7 +4,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import Problem, problem_response
+from api.web.problems import Problem, problem_response
 
 _DETAIL = "The request body is larger than this service accepts."
 

@@ -4,7 +4,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from api.problems import Problem, problem_response
+from api.web.problems import Problem, problem_response
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

@@ -7,9 +7,21 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.datastructures import State
 
-from api.client_address import client_address
+from api.auth.providers.base import VerificationError, Verifier
+from api.auth.rate_limit import RateLimiter
+from api.auth.tokens import (
+    TokenKind,
+    clear_session_cookie,
+    issue_token,
+    set_session_cookie,
+    token_lifetime,
+)
 from api.config import Settings
-from api.deps import (
+from api.store.sessions import end_all_sessions, end_session
+from api.store.sign_in_writer import SignInWriter
+from api.store.tables import BearerToken, LoginRequest, UserPublic
+from api.web.client_address import client_address
+from api.web.deps import (
     OPTIONAL_SESSION_SECURITY,
     SESSION_SECURITY,
     Authenticated,
@@ -21,19 +33,7 @@ from api.deps import (
     require_authentication,
     require_json_body,
 )
-from api.login_sessions import end_all_sessions, end_session
-from api.models import BearerToken, LoginRequest, UserPublic
-from api.problems import TooManyRequests, problem_responses
-from api.rate_limit import RateLimiter
-from api.sessions import (
-    TokenKind,
-    clear_session_cookie,
-    issue_token,
-    set_session_cookie,
-    token_lifetime,
-)
-from api.signin import SignInWriter
-from api.verifiers.base import VerificationError, Verifier
+from api.web.problems import TooManyRequests, problem_responses
 
 events = logging.getLogger("signet.events")
 router = APIRouter(prefix="/auth", tags=["auth"])

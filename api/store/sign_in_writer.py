@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.login_sessions import StartedSession, start_sessions
-from api.models import UserPublic
-from api.users import upsert_users
+from api.store.sessions import StartedSession, start_sessions
+from api.store.tables import UserPublic
+from api.store.users import upsert_users
 
 logger = logging.getLogger("signet.signin")
 

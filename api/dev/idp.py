@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, EmailStr, Field
 
-from api.deps import SettingsDep, require_json_body
-from api.problems import problem_responses
+from api.web.deps import SettingsDep, require_json_body
+from api.web.problems import problem_responses
 
 ASSERTION_SALT = "signet.dev-idp.assertion"
 ASSERTION_LIFETIME_SECONDS = 120

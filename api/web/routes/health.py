@@ -5,8 +5,8 @@ import asyncio
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from api.models import Health
-from api.problems import problem_responses
+from api.store.tables import Health
+from api.web.problems import problem_responses
 
 router = APIRouter(tags=["health"])
 

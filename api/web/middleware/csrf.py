@@ -8,7 +8,7 @@ covers login CSRF (signing a victim in to the attacker's account) as well as log
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import Problem, problem_response
+from api.web.problems import Problem, problem_response
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORBIDDEN = Problem(

@@ -17,13 +17,13 @@ import httpx
 import jwt
 from jwt import PyJWK
 
-from api.verifiers.base import (
+from api.auth.providers.base import (
     AssertionRejected,
     VerifiedIdentity,
     VerifierUnavailable,
     normalise_email,
 )
-from api.verifiers.http import request
+from api.auth.providers.http import request
 
 logger = logging.getLogger("signet.verifier")
 

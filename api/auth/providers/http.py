@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from api.verifiers.base import DEFAULT_RETRY_AFTER_SECONDS, VerifierUnavailable
+from api.auth.providers.base import DEFAULT_RETRY_AFTER_SECONDS, VerifierUnavailable
 
 MAX_RETRY_AFTER_SECONDS = 3600
 

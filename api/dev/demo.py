@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-DEMO_FILES = Path(__file__).parent / "static" / "demo"
+DEMO_FILES = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,7 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.verifiers.base import DEFAULT_RETRY_AFTER_SECONDS, AssertionRejected, VerifierUnavailable
+from api.auth.providers.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    AssertionRejected,
+    VerifierUnavailable,
+)
 
 logger = logging.getLogger("signet.problems")
 

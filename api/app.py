@@ -1,4 +1,4 @@
-"""The application factory: `uvicorn --factory api.main:create_app`."""
+"""The application factory: `uvicorn --factory api.app:create_app`."""
 
 import asyncio
 import gc
@@ -12,21 +12,21 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import docs
-from api.body_limit import BodyLimitMiddleware
+from api.auth.rate_limit import RateLimiter
+from api.auth.session_cache import SessionCache
 from api.config import InvalidSettings, Settings, get_settings
-from api.cors import ProblemCORSMiddleware
-from api.csrf import OriginCheckMiddleware
-from api.db import create_engine, create_sessionmaker
-from api.login_sessions import purge_expired_sessions
-from api.logs import RequestLogMiddleware, configure_logging
-from api.metrics import NoMetrics, PrometheusMetrics, mount_metrics
-from api.models import utcnow
-from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from api.rate_limit import RateLimiter
-from api.routes import auth, health
-from api.session_cache import SessionCache
-from api.signin import SignInWriter
+from api.observability.logs import RequestLogMiddleware, configure_logging
+from api.observability.metrics import NoMetrics, PrometheusMetrics, mount_metrics
+from api.store.db import create_engine, create_sessionmaker
+from api.store.sessions import purge_expired_sessions
+from api.store.sign_in_writer import SignInWriter
+from api.store.tables import utcnow
+from api.web import docs
+from api.web.middleware.body_limit import BodyLimitMiddleware
+from api.web.middleware.cors import ProblemCORSMiddleware
+from api.web.middleware.csrf import OriginCheckMiddleware
+from api.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from api.web.routes import auth, health
 
 logger = logging.getLogger("signet")
 
@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.address_limiter = RateLimiter(per_minute=settings.rate_limit_per_address)
     app.state.identity_limiter = RateLimiter(per_minute=settings.rate_limit_per_identity)
     if settings.verifier == "oidc":
-        from api.verifiers.oidc import ProviderKeys  # only OIDC deployments load PyJWT
+        from api.auth.providers.oidc import ProviderKeys  # only OIDC deployments load PyJWT
 
         assert settings.oidc_issuer is not None  # Settings guarantees it
         app.state.provider_keys = ProviderKeys(
@@ -173,9 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if isinstance(app.state.metrics, PrometheusMetrics):
         mount_metrics(app, app.state.metrics)
     if settings.is_development:
-        from api import demo, devidp  # never loaded in production
+        from api.dev import demo, idp  # never loaded in production
 
-        app.include_router(devidp.router)
+        app.include_router(idp.router)
         demo.mount_demo(app)
     app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
     return app

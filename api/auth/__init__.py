@@ -1,0 +1,1 @@
+"""The domain: signing in, checking and ending sessions. Plain async Python, no routes."""

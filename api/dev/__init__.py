@@ -1,0 +1,1 @@
+"""Development only: the identity provider that vouches for anyone, and the demo SPA."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: routes, dependencies, middleware, problem responses, API docs."""

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware: each refuses or annotates requests before they reach a route."""
