@@ -10,15 +10,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import sqlalchemy.exc
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from api.auth.emails import InvalidEmail, normalise_email
 from api.config import InvalidSettings, Settings, get_settings
-from api.store.db import create_engine, create_sessionmaker
-from api.store.sessions import end_all_sessions
-from api.store.tables import LoginSession, User
-from api.store.users import delete_user
+from api.services import Services, open_services
+from api.store.users import get_user, list_users
 
 EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2, 3
 
@@ -107,63 +103,68 @@ def _serve(arguments: argparse.Namespace, _settings: Settings) -> int:
     return EXIT_OK
 
 
-def _with_database(settings: Settings, action: Callable[[AsyncSession], Awaitable[int]]) -> int:
+def _with_services(settings: Settings, action: Callable[[Services], Awaitable[int]]) -> int:
     async def run() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            async with create_sessionmaker(engine)() as session:
-                return await action(session)
-        finally:
-            await engine.dispose()
+        async with open_services(settings) as services:
+            return await action(services)
 
     return asyncio.run(run())
 
 
 def _list_users(_arguments: argparse.Namespace, settings: Settings) -> int:
-    async def action(session: AsyncSession) -> int:
-        sessions = func.count(col(LoginSession.id))
-        statement = (
-            select(col(User.email), col(User.created_at), col(User.last_login), sessions)
-            .outerjoin(LoginSession, col(LoginSession.email) == col(User.email))
-            .group_by(col(User.email))
-            .order_by(col(User.email))
-        )
+    async def action(services: Services) -> int:
+        async with services.db_sessions() as db:
+            users = await list_users(db=db)
         print("email\tcreated_at\tlast_login\tsessions")
-        for email, created_at, last_login, count in await session.execute(statement):
-            print(f"{email}\t{created_at.isoformat()}\t{last_login.isoformat()}\t{count}")
+        for user in users:
+            print(
+                f"{user.email}\t{user.created_at.isoformat()}\t{user.last_login.isoformat()}"
+                f"\t{user.sessions}"
+            )
         return EXIT_OK
 
-    return _with_database(settings, action)
+    return _with_services(settings, action)
+
+
+async def _existing_user(services: Services, email: str) -> str | None:
+    """The user's normalised email if they exist; else says so and returns None."""
+    try:
+        email = normalise_email(email)
+    except InvalidEmail:
+        pass
+    else:
+        async with services.db_sessions() as db:
+            if await get_user(db=db, email=email) is not None:
+                return email
+    print(f"signet: no user {email}", file=sys.stderr)
+    return None
 
 
 def _revoke(arguments: argparse.Namespace, settings: Settings) -> int:
-    email = arguments.email.strip().lower()
-
-    async def action(session: AsyncSession) -> int:
-        if await session.get(User, email) is None:
-            print(f"signet: no user {email}", file=sys.stderr)
+    async def action(services: Services) -> int:
+        email = await _existing_user(services, arguments.email)
+        if email is None:
             return EXIT_NO_SUCH_USER
-        ended = await end_all_sessions(session=session, email=email)
+        ended = await services.auth.sign_out_everywhere(email)
         print(
             f"ended {ended} sessions of {email} (workers that checked one recently accept it "
             f"for up to {settings.session_cache_ttl:g} s more)"
         )
         return EXIT_OK
 
-    return _with_database(settings, action)
+    return _with_services(settings, action)
 
 
 def _delete(arguments: argparse.Namespace, settings: Settings) -> int:
-    email = arguments.email.strip().lower()
-
-    async def action(session: AsyncSession) -> int:
-        if not await delete_user(session=session, email=email):
-            print(f"signet: no user {email}", file=sys.stderr)
+    async def action(services: Services) -> int:
+        email = await _existing_user(services, arguments.email)
+        if email is None:
             return EXIT_NO_SUCH_USER
+        await services.auth.delete_user(email)
         print(f"deleted {email} and their sessions")
         return EXIT_OK
 
-    return _with_database(settings, action)
+    return _with_services(settings, action)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Fixtures: an app on its own database, a fake verifier and clock, an HTTP client."""
+"""Fixtures: an app on its own database, running its real lifespan, with a fake provider and
+clock handed in through its Services."""
 
 import ssl
 from collections.abc import AsyncIterator, Iterator
@@ -10,15 +11,12 @@ import respx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.app import create_app
 from api.config import Settings
-from api.store.db import create_sessionmaker
-from api.testing import FakeClock, FakeVerifier
-from api.web.deps import get_http_client, get_verifier
-from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables, use_engine
-
-APP_ORIGIN = "https://app.example"
-VERIFIER_URL = "https://verifier.example/verify"
+from api.store.db import create_db_sessions
+from api.testing import FakeClock, FakeProvider
+from api.web.deps import get_provider
+from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
+from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def db_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    async with create_sessionmaker(engine)() as session:
+    async with create_db_sessions(engine)() as session:
         yield session
 
 
@@ -56,8 +54,8 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def verifier() -> FakeVerifier:
-    return FakeVerifier()
+def verifier() -> FakeProvider:
+    return FakeProvider()
 
 
 @pytest.fixture
@@ -79,32 +77,36 @@ async def http_client(tls_context: ssl.SSLContext) -> AsyncIterator[httpx.AsyncC
 
 
 @pytest.fixture
-def app(
+async def app(
+    request: pytest.FixtureRequest,
     settings: Settings,
     engine: AsyncEngine,
-    verifier: FakeVerifier,
+    verifier: FakeProvider,
     clock: FakeClock,
     http_client: httpx.AsyncClient,
-) -> FastAPI:
-    """The app as configured by `settings`, its outside world replaced through dependencies."""
-    app = create_app(settings)
-    use_engine(app, engine)
-    app.dependency_overrides[get_http_client] = lambda: http_client
-    app.dependency_overrides[get_verifier] = lambda: verifier
-    app.state.clock = clock
-    return app
+) -> AsyncIterator[FastAPI]:
+    """The app as configured by `settings`, running, with a fake clock and HTTP client in its
+    Services and the fake provider through `dependency_overrides`.
+
+    The engine fixture made the tables at `settings.database_url`, which the app opens itself.
+    """
+    marker = request.node.get_closest_marker("settings")
+    if marker is not None:  # @pytest.mark.settings(name=value, ...) changes them for one test
+        settings = settings.model_copy(update=marker.kwargs)
+    async with running(settings, clock=clock, http_client=http_client) as app:
+        app.dependency_overrides[get_provider] = lambda: verifier
+        yield app
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+    async with client_of(app) as client:
         yield client
 
 
 @pytest.fixture
 def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
-    """The app's own Persona verifier, its HTTP mocked with respx."""
-    del app.dependency_overrides[get_verifier]
+    """The app's own Persona provider, its HTTP mocked with respx."""
+    del app.dependency_overrides[get_provider]
     with respx.mock(assert_all_called=True) as router:
         yield router

@@ -7,14 +7,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
-from api.store.db import create_engine, create_sessionmaker
-from api.store.sign_in_writer import SignInWriter
+from api.store.db import create_engine
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
 SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")
@@ -96,12 +94,6 @@ async def engine_with_tables(url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
-
-
-def use_engine(app: FastAPI, engine: AsyncEngine) -> None:
-    """Make the app's sessions come from `engine` (a test database) instead of its lifespan."""
-    app.state.sessionmaker = sessionmaker = create_sessionmaker(engine)
-    app.state.sign_in_writer = SignInWriter(sessionmaker)
 
 
 async def count_rows(session: AsyncSession, model: type[SQLModel]) -> int:

@@ -8,14 +8,14 @@ from fastapi import FastAPI
 
 from api.auth.rate_limit import RateLimiter
 from api.config import Settings
-from api.testing import FakeVerifier
+from api.testing import FakeProvider
+from tests.apps import APP_ORIGIN
 from tests.clocks import Ticker
-from tests.conftest import APP_ORIGIN
 
 
 def test_a_bucket_allows_bursts_up_to_the_limit_then_refills() -> None:
     ticker = Ticker(now=0.0)
-    limiter = RateLimiter(per_minute=3, clock=ticker)
+    limiter = RateLimiter(per_minute=3, timer=ticker)
 
     assert [limiter.retry_after("k") for _ in range(3)] == [None, None, None]
     assert limiter.retry_after("k") == pytest.approx(20.0)
@@ -42,14 +42,14 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     for name in ("edith", "francis", "grace", "heidi"):
         verifier.accept(name, email=f"{name}@example.com")
     return verifier
 
 
 async def test_too_many_logins_from_one_address_are_429_before_the_verifier(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     answers = [
         await client.post("/auth/login", json={"assertion": name})
@@ -83,8 +83,8 @@ async def _login_from(app: FastAPI, peer: str, forwarded_for: str) -> int:
     return response.status_code
 
 
+@pytest.mark.settings(rate_limit_per_identity=0)
 async def test_forwarded_addresses_count_only_from_trusted_proxies(app: FastAPI) -> None:
-    app.state.identity_limiter = RateLimiter(per_minute=0)
     # An untrusted peer cannot dodge its limit by claiming other addresses...
     untrusted = [await _login_from(app, "203.0.113.9", f"192.0.2.{n}") for n in range(4)]
     # ...while behind a trusted proxy each forwarded client has its own budget.
@@ -95,7 +95,7 @@ async def test_forwarded_addresses_count_only_from_trusted_proxies(app: FastAPI)
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     response = await client.post(
         "/auth/login",
@@ -109,7 +109,7 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(
 
 
 async def test_a_streamed_body_over_the_limit_is_refused(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the size shows as it comes
         yield b'{"assertion": "'

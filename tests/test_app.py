@@ -7,9 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.config import Settings
-from api.testing import FakeVerifier
-from api.web.deps import get_verifier
-from tests.conftest import APP_ORIGIN
+from api.services import services_of
+from api.testing import FakeProvider
+from api.web.deps import get_provider
+from tests.apps import APP_ORIGIN
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -64,19 +65,19 @@ async def test_the_lifespan_opens_one_http_client_and_closes_it(settings: Settin
     app = create_app(settings)
 
     async with app.router.lifespan_context(app):
-        client = app.state.http_client
+        client = services_of(app).http_client
         assert isinstance(client, httpx.AsyncClient)
         assert not client.is_closed
 
     assert client.is_closed
-    assert not hasattr(app.state, "http_client")
+    assert not hasattr(app.state, "services")
 
 
 async def test_without_overrides_the_app_uses_its_own_database(
-    settings: Settings, engine: AsyncEngine, verifier: FakeVerifier
+    settings: Settings, engine: AsyncEngine, verifier: FakeProvider
 ) -> None:
     app = create_app(settings)  # the engine fixture made the tables at settings.database_url
-    app.dependency_overrides[get_verifier] = lambda: verifier
+    app.dependency_overrides[get_provider] = lambda: verifier
     verifier.accept("a", email="edith@example.com")
     transport = httpx.ASGITransport(app=app)
 

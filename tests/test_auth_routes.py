@@ -7,15 +7,14 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import respx
-from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.store.tables import User
 from api.store.users import get_user
-from api.testing import FakeClock, FakeVerifier
-from tests.conftest import APP_ORIGIN, VERIFIER_URL
+from api.testing import FakeClock, FakeProvider
+from tests.apps import APP_ORIGIN, VERIFIER_URL, serving
 from tests.databases import count_rows
 
 COOKIE = "signet_session"
@@ -25,7 +24,7 @@ EDITH_FORM = urlencode({"assertion": EDITH}).encode()
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     """The fake verifier from conftest, vouching for EDITH."""
     verifier.accept(EDITH, email="edith@example.com")
     return verifier
@@ -49,7 +48,7 @@ async def login(client: httpx.AsyncClient, assertion: str) -> httpx.Response:
 
 
 async def test_login_sends_the_assertion_to_the_verifier_and_returns_the_user(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     verifier.accept("assertion-for-edith", email="edith@example.com")
 
@@ -65,7 +64,7 @@ async def test_login_sends_the_assertion_to_the_verifier_and_returns_the_user(
 
 
 async def test_login_sets_a_secure_http_only_lax_session_cookie(
-    client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
+    client: httpx.AsyncClient, verifier: FakeProvider, settings: Settings
 ) -> None:
     response = await login(client, EDITH)
 
@@ -79,17 +78,17 @@ async def test_login_sets_a_secure_http_only_lax_session_cookie(
     assert response.headers["cache-control"] == "no-store"
 
 
+@pytest.mark.settings(cookie_secure=False)
 async def test_cookie_is_not_secure_when_configured_for_plain_http(
-    app: FastAPI, client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
-    app.state.settings = settings.model_copy(update={"cookie_secure": False})
     response = await login(client, EDITH)
 
     assert "secure" not in set_cookie_attributes(response)
 
 
 async def test_the_session_persists_across_requests(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     await login(client, EDITH)
 
@@ -102,18 +101,18 @@ async def test_the_session_persists_across_requests(
 
 
 async def test_emails_are_normalised_before_they_key_a_user(
-    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+    client: httpx.AsyncClient, verifier: FakeProvider, db_session: AsyncSession
 ) -> None:
     verifier.accept("shouting", email="  Edith@EXAMPLE.com ")
 
     response = await login(client, "shouting")
 
     assert response.json()["email"] == "edith@example.com"
-    assert await get_user(session=db_session, email="edith@example.com") is not None
+    assert await get_user(db=db_session, email="edith@example.com") is not None
 
 
 async def test_returning_user_keeps_created_at_and_gets_a_new_last_login(
-    client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock
+    client: httpx.AsyncClient, verifier: FakeProvider, clock: FakeClock
 ) -> None:
     first = (await login(client, EDITH)).json()
     clock.advance(3600)
@@ -137,7 +136,7 @@ async def test_rejected_assertion_is_401_with_no_cookie_and_no_user(
 
 
 async def test_rejection_does_not_touch_an_existing_user(
-    client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock, db_session: AsyncSession
+    client: httpx.AsyncClient, verifier: FakeProvider, clock: FakeClock, db_session: AsyncSession
 ) -> None:
     verifier.accept("good", email="edith@example.com")
     await login(client, "good")
@@ -147,13 +146,13 @@ async def test_rejection_does_not_touch_an_existing_user(
     response = await login(client, "forged")
 
     assert response.status_code == 401
-    user = await get_user(session=db_session, email="edith@example.com")
+    user = await get_user(db=db_session, email="edith@example.com")
     assert user is not None
     assert user.last_login == user.created_at
 
 
 async def test_verifier_unavailable_is_503_with_retry_after_and_no_session(
-    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+    client: httpx.AsyncClient, verifier: FakeProvider, db_session: AsyncSession
 ) -> None:
     verifier.unavailable = True
 
@@ -182,7 +181,7 @@ async def test_verifier_unavailable_is_503_with_retry_after_and_no_session(
 )
 async def test_login_bodies_not_declared_as_json_are_415_and_never_verified(
     client: httpx.AsyncClient,
-    verifier: FakeVerifier,
+    verifier: FakeProvider,
     content_type: str | None,
     content: bytes,
 ) -> None:
@@ -197,7 +196,7 @@ async def test_login_bodies_not_declared_as_json_are_415_and_never_verified(
 
 
 async def test_json_with_a_charset_is_json(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     response = await client.post(
         "/auth/login",
@@ -222,7 +221,7 @@ async def test_json_with_a_charset_is_json(
     ],
 )
 async def test_json_of_the_wrong_shape_is_422_and_never_verified(
-    client: httpx.AsyncClient, verifier: FakeVerifier, body: object
+    client: httpx.AsyncClient, verifier: FakeProvider, body: object
 ) -> None:
     response = await client.post("/auth/login", json=body)
 
@@ -234,7 +233,7 @@ async def test_json_of_the_wrong_shape_is_422_and_never_verified(
     assert verifier.seen == []
 
 
-async def test_malformed_json_is_422(client: httpx.AsyncClient, verifier: FakeVerifier) -> None:
+async def test_malformed_json_is_422(client: httpx.AsyncClient, verifier: FakeProvider) -> None:
     response = await client.post(
         "/auth/login", content=b'{"assertion": ', headers={"content-type": "application/json"}
     )
@@ -253,7 +252,7 @@ async def test_validation_errors_never_echo_the_assertion(client: httpx.AsyncCli
 
 
 async def test_largest_allowed_assertion_is_verified(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     verifier.accept("a" * 8192, email="edith@example.com")
 
@@ -275,7 +274,7 @@ async def test_me_without_a_session_is_401_problem(client: httpx.AsyncClient) ->
     }
 
 
-async def _signed_in_token(client: httpx.AsyncClient, verifier: FakeVerifier) -> str:
+async def _signed_in_token(client: httpx.AsyncClient, verifier: FakeProvider) -> str:
     response = await login(client, EDITH)
     client.cookies.clear()
     return set_cookie_attributes(response)["value"]
@@ -301,7 +300,7 @@ def _tamper_signature(token: str) -> str:
     ],
 )
 async def test_malformed_or_tampered_cookies_are_401_never_500(
-    client: httpx.AsyncClient, verifier: FakeVerifier, tamper: Callable[[str], str]
+    client: httpx.AsyncClient, verifier: FakeProvider, tamper: Callable[[str], str]
 ) -> None:
     token = await _signed_in_token(client, verifier)
 
@@ -313,20 +312,21 @@ async def test_malformed_or_tampered_cookies_are_401_never_500(
 
 
 async def test_cookie_signed_with_an_unknown_key_is_401(
-    app: FastAPI, client: httpx.AsyncClient, verifier: FakeVerifier, settings: Settings
+    client: httpx.AsyncClient, verifier: FakeProvider, settings: Settings, clock: FakeClock
 ) -> None:
     token = await _signed_in_token(client, verifier)
-    app.state.settings = settings.model_copy(
+    other_key = settings.model_copy(
         update={"secret_key": SecretStr("another-secret-key-that-is-long-enough-0123")}
     )
 
-    response = await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
+    async with serving(other_key, clock=clock, provider=verifier) as restarted:
+        response = await restarted.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
 
     assert response.status_code == 401
 
 
 async def test_expired_session_is_401(
-    client: httpx.AsyncClient, verifier: FakeVerifier, clock: FakeClock, settings: Settings
+    client: httpx.AsyncClient, verifier: FakeProvider, clock: FakeClock, settings: Settings
 ) -> None:
     token = await _signed_in_token(client, verifier)
     cookie = {"cookie": f"{COOKIE}={token}"}
@@ -339,7 +339,7 @@ async def test_expired_session_is_401(
 
 
 async def test_session_of_a_deleted_user_is_401(
-    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+    client: httpx.AsyncClient, verifier: FakeProvider, db_session: AsyncSession
 ) -> None:
     token = await _signed_in_token(client, verifier)
     user = await db_session.get(User, "edith@example.com")
@@ -352,7 +352,7 @@ async def test_session_of_a_deleted_user_is_401(
 
 
 async def test_logout_clears_the_cookie_with_the_same_attributes(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     await login(client, EDITH)
 

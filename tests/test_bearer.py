@@ -4,13 +4,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.testing import FakeClock, FakeVerifier, log_in_as
+from api.testing import FakeClock, FakeProvider, log_in_as
 
 DAY = 24 * 3600
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     verifier.accept("edith", email="edith@example.com")
     return verifier
 
@@ -48,7 +48,7 @@ async def test_a_bearer_token_is_accepted_like_the_cookie(client: httpx.AsyncCli
 
 
 async def test_the_token_endpoint_verifies_like_login(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     rejected = await client.post("/auth/token", json={"assertion": "forged"})
     verifier.unavailable = True

@@ -9,8 +9,8 @@ import pytest
 
 from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_UNUSABLE, main
 from api.config import get_settings
-from api.store.db import create_engine, create_sessionmaker
-from api.store.sign_in_writer import Login, sign_in_all
+from api.store.db import create_db_sessions, create_engine
+from api.store.sign_in_writer import Login, write_sign_ins
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 
@@ -31,9 +31,9 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def seed(url: str, *emails: str) -> None:
     async def run() -> None:
         engine = create_engine(url)
-        async with create_sessionmaker(engine)() as session:
+        async with create_db_sessions(engine)() as session:
             logins = [Login(email=email, now=T0, lifetime=3600) for email in emails]
-            await sign_in_all(session=session, logins=logins)
+            await write_sign_ins(db=session, logins=logins)
         await engine.dispose()
 
     asyncio.run(run())

@@ -5,8 +5,8 @@ import pytest
 from fastapi import FastAPI
 
 from api.config import Settings
-from api.testing import FakeVerifier
-from tests.conftest import APP_ORIGIN
+from api.testing import FakeProvider
+from tests.apps import APP_ORIGIN
 
 SPA_ORIGIN = "https://spa.example"
 EVIL_ORIGIN = "https://evil.example"
@@ -20,14 +20,14 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     verifier.accept("edith", email="edith@example.com")
     return verifier
 
 
 @pytest.mark.parametrize("path", ["/auth/login", "/auth/token", "/auth/logout"])
 async def test_state_changing_requests_from_another_site_are_refused(
-    client: httpx.AsyncClient, verifier: FakeVerifier, path: str
+    client: httpx.AsyncClient, verifier: FakeProvider, path: str
 ) -> None:
     response = await client.post(path, json=LOGIN, headers={"origin": EVIL_ORIGIN})
 
@@ -45,7 +45,7 @@ async def test_the_null_origin_is_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_cross_site_fetch_metadata_without_origin_is_refused(
-    client: httpx.AsyncClient, verifier: FakeVerifier
+    client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:
     response = await client.post(
         "/auth/login", json=LOGIN, headers={"sec-fetch-site": "cross-site"}

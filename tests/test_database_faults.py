@@ -3,25 +3,23 @@
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from api.auth.tokens import TokenKind, issue_token
 from api.config import Settings
-from api.store.db import create_engine
-from api.testing import FakeClock, FakeVerifier
-from tests.databases import empty_database, engine_with_tables, use_engine
+from api.testing import FakeClock, FakeProvider
+from tests.apps import serving
+from tests.databases import empty_database, engine_with_tables
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/test"
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     verifier.accept("edith", email="edith@example.com")
     return verifier
 
@@ -33,17 +31,15 @@ async def test_ready_when_the_database_answers(client: httpx.AsyncClient) -> Non
     assert response.json() == {"status": "ready"}
 
 
-@pytest.fixture
-async def no_database(app: FastAPI) -> AsyncIterator[FastAPI]:
-    """The app with its database out of reach (nothing listens on the port)."""
-    engine = create_engine(UNREACHABLE, connect_timeout=1, pool_timeout=1)
-    use_engine(app, engine)
-    yield app
-    await engine.dispose()
+# The app with its database out of reach (nothing listens on the port).
+no_database = pytest.mark.settings(
+    database_url=UNREACHABLE, database_connect_timeout=1, database_pool_timeout=1
+)
 
 
+@no_database
 async def test_without_a_database_the_process_lives_but_is_not_ready(
-    no_database: FastAPI, client: httpx.AsyncClient
+    client: httpx.AsyncClient,
 ) -> None:
     started = time.monotonic()
 
@@ -56,8 +52,9 @@ async def test_without_a_database_the_process_lives_but_is_not_ready(
     assert time.monotonic() - started < 5
 
 
+@no_database
 async def test_without_a_database_login_and_me_are_503_problems(
-    no_database: FastAPI, client: httpx.AsyncClient, settings: Settings, clock: FakeClock
+    client: httpx.AsyncClient, settings: Settings, clock: FakeClock
 ) -> None:
     token = issue_token(
         settings=settings,
@@ -125,7 +122,7 @@ class Proxy:
 
 @pytest.mark.postgresql
 async def test_everything_recovers_when_the_database_returns(
-    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+    settings: Settings, verifier: FakeProvider, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with empty_database("postgresql", tmp_path) as url:
         async with engine_with_tables(url):
@@ -134,23 +131,26 @@ async def test_everything_recovers_when_the_database_returns(
         proxy = Proxy(target.host or "127.0.0.1", target.port or 5432)
         await proxy.start()
         via_proxy = target.set(host="127.0.0.1", port=proxy.port)
-        engine = create_engine(
-            via_proxy.render_as_string(hide_password=False), connect_timeout=1, pool_timeout=1
+        proxied = settings.model_copy(
+            update={
+                "database_url": via_proxy.render_as_string(hide_password=False),
+                "database_connect_timeout": 1,
+                "database_pool_timeout": 1,
+            }
         )
-        use_engine(app, engine)
-        try:
-            before = await client.post("/auth/login", json={"assertion": "edith"})
+        async with serving(proxied, clock=clock, provider=verifier) as client:
+            try:
+                before = await client.post("/auth/login", json={"assertion": "edith"})
 
-            await proxy.cut()
-            down = await client.post("/auth/login", json={"assertion": "edith"})
-            not_ready = await client.get("/readyz")
+                await proxy.cut()
+                down = await client.post("/auth/login", json={"assertion": "edith"})
+                not_ready = await client.get("/readyz")
 
-            await proxy.start()  # the same port again
-            back = await client.post("/auth/login", json={"assertion": "edith"})
-            ready = await client.get("/readyz")
-        finally:
-            await proxy.cut()
-            await engine.dispose()
+                await proxy.start()  # the same port again
+                back = await client.post("/auth/login", json={"assertion": "edith"})
+                ready = await client.get("/readyz")
+            finally:
+                await proxy.cut()  # before the app stops: its engine closes dead connections
 
     assert before.status_code == 200
     assert (down.status_code, not_ready.status_code) == (503, 503)

@@ -4,7 +4,7 @@ import httpx
 
 from api.app import create_app
 from api.config import Settings
-from tests.conftest import APP_ORIGIN
+from tests.apps import APP_ORIGIN
 
 
 async def test_development_serves_the_demo_app(settings: Settings) -> None:

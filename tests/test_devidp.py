@@ -4,14 +4,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
+from api.auth.providers.registry import build_provider
+from api.clock import utcnow
 from api.config import Settings
-from api.web.deps import get_http_client
-from tests.conftest import APP_ORIGIN
-from tests.databases import use_engine
+from api.web.deps import get_provider
+from tests.apps import APP_ORIGIN, client_of, running
 
 
 @pytest.fixture
@@ -29,17 +28,13 @@ def dev_settings(settings: Settings) -> Settings:
 async def dev_client(
     dev_settings: Settings, engine: AsyncEngine
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A development app whose verifier reaches its own /dev-idp over HTTP (in-process)."""
-    app: FastAPI = create_app(dev_settings)
-    use_engine(app, engine)
-    transport = httpx.ASGITransport(app=app)
-
-    async with (
-        httpx.AsyncClient(transport=transport) as verifier_http,
-        httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client,
-    ):
-        app.dependency_overrides[get_http_client] = lambda: verifier_http
-        yield client
+    """A development app whose real provider reaches its own /dev-idp over HTTP (in-process)."""
+    async with running(dev_settings) as app, client_of(app) as client:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport) as verifier_http:
+            provider = build_provider(dev_settings, client=verifier_http, clock=utcnow)
+            app.dependency_overrides[get_provider] = lambda: provider
+            yield client
 
 
 async def issue(client: httpx.AsyncClient, email: str, audience: str | None = None) -> str:

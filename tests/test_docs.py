@@ -7,7 +7,7 @@ import pytest
 
 from api.app import create_app
 from api.config import Settings
-from tests.conftest import APP_ORIGIN
+from tests.apps import APP_ORIGIN
 
 
 async def test_docs_page_loads_only_assets_served_here(client: httpx.AsyncClient) -> None:

@@ -7,11 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
-from api.app import purge_expired_sessions_every
-from api.store.db import create_sessionmaker
-from api.store.sessions import StartedSession, get_session_user, purge_expired_sessions
-from api.store.sign_in_writer import Login, sign_in_all
-from api.store.tables import LoginSession, UserPublic
+from api.config import Settings
+from api.store.db import create_db_sessions
+from api.store.sessions import StartedSession, delete_expired_sessions, find_session_user
+from api.store.sign_in_writer import Login, write_sign_ins
+from api.store.tables import SessionRow, UserPublic
+from tests.apps import running
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 DAY = 24 * 3600
@@ -20,36 +21,36 @@ DAY = 24 * 3600
 async def sign_in_one(
     session: AsyncSession, *, email: str, now: datetime, lifetime: int
 ) -> tuple[UserPublic, StartedSession]:
-    (signed_in,) = await sign_in_all(
-        session=session, logins=[Login(email=email, now=now, lifetime=lifetime)]
+    (signed_in,) = await write_sign_ins(
+        db=session, logins=[Login(email=email, now=now, lifetime=lifetime)]
     )
     return signed_in
 
 
 async def test_sign_in_writes_the_user_and_a_session_together(db_session: AsyncSession) -> None:
     user, login_session = (
-        await sign_in_all(
-            session=db_session, logins=[Login(email="edith@example.com", now=T0, lifetime=30 * DAY)]
+        await write_sign_ins(
+            db=db_session, logins=[Login(email="edith@example.com", now=T0, lifetime=30 * DAY)]
         )
     )[0]
 
     assert login_session.email == user.email
     assert login_session.expires_at == T0 + timedelta(days=30)
     assert len(login_session.id) >= 32
-    found = await get_session_user(session=db_session, session_id=login_session.id, now=T0)
+    found = await find_session_user(db=db_session, session_id=login_session.id, now=T0)
     assert found is not None
     assert found.email == "edith@example.com"
 
 
 async def test_a_session_row_past_its_cap_finds_no_user(db_session: AsyncSession) -> None:
     _, login_session = (
-        await sign_in_all(
-            session=db_session, logins=[Login(email="e@example.com", now=T0, lifetime=60)]
+        await write_sign_ins(
+            db=db_session, logins=[Login(email="e@example.com", now=T0, lifetime=60)]
         )
     )[0]
 
-    user = await get_session_user(
-        session=db_session, session_id=login_session.id, now=T0 + timedelta(seconds=60)
+    user = await find_session_user(
+        db=db_session, session_id=login_session.id, now=T0 + timedelta(seconds=60)
     )
 
     assert user is None
@@ -58,35 +59,33 @@ async def test_a_session_row_past_its_cap_finds_no_user(db_session: AsyncSession
 async def test_purge_deletes_only_expired_rows(db_session: AsyncSession) -> None:
     for lifetime in (DAY, 2 * DAY, 3 * DAY):
         (
-            await sign_in_all(
-                session=db_session,
+            await write_sign_ins(
+                db=db_session,
                 logins=[Login(email="edith@example.com", now=T0, lifetime=lifetime)],
             )
         )[0]
 
-    purged = await purge_expired_sessions(session=db_session, now=T0 + timedelta(days=2))
+    purged = await delete_expired_sessions(db=db_session, now=T0 + timedelta(days=2))
 
     assert purged == 2
-    remaining = (await db_session.scalars(select(col(LoginSession.expires_at)))).all()
+    remaining = (await db_session.scalars(select(col(SessionRow.expires_at)))).all()
     assert remaining == [T0 + timedelta(days=3)]
 
 
-async def test_the_purge_task_purges_as_soon_as_it_starts(engine: AsyncEngine) -> None:
-    sessions = create_sessionmaker(engine)
+async def test_the_purge_task_purges_as_soon_as_it_starts(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    sessions = create_db_sessions(engine)
     async with sessions() as session:
         (
-            await sign_in_all(
-                session=session, logins=[Login(email="old@example.com", now=T0, lifetime=DAY)]
+            await write_sign_ins(
+                db=session, logins=[Login(email="old@example.com", now=T0, lifetime=DAY)]
             )
         )[0]
 
-    task = asyncio.create_task(purge_expired_sessions_every(3600, sessions))
-    try:
-        async with asyncio.timeout(5):
-            while True:  # wait for the condition: the expired row is gone
-                async with sessions() as session:
-                    if not (await session.scalars(select(LoginSession))).all():
-                        break
-                await asyncio.sleep(0)
-    finally:
-        task.cancel()
+    async with running(settings), asyncio.timeout(5):  # the lifespan starts the purge task
+        while True:  # wait for the condition: the expired row is gone
+            async with sessions() as session:
+                if not (await session.scalars(select(SessionRow))).all():
+                    break
+            await asyncio.sleep(0)

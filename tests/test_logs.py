@@ -7,11 +7,11 @@ import httpx
 import pytest
 
 from api.observability.logs import JSONFormatter
-from api.testing import FakeVerifier
+from api.testing import FakeProvider
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     verifier.accept("the-secret-assertion", email="edith@example.com")
     return verifier
 

@@ -5,8 +5,8 @@ import pytest
 
 from api.app import create_app
 from api.config import Settings
-from api.testing import FakeVerifier
-from tests.conftest import APP_ORIGIN
+from api.testing import FakeProvider
+from tests.apps import APP_ORIGIN
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     verifier.accept("edith", email="edith@example.com")
     return verifier
 

@@ -16,14 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
-from api.auth.providers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
-from api.auth.providers.oidc import OIDCVerifier, ProviderKeys
+from api.auth.providers.base import AssertionRejected, Identity, VerifierUnavailable
+from api.auth.providers.jwks import ProviderKeys
+from api.auth.providers.oidc import OIDCProvider
 from api.config import Settings
 from api.testing import FakeClock
-from api.web.deps import get_http_client
-from tests.conftest import APP_ORIGIN
-from tests.databases import use_engine
+from tests.apps import client_of, running
 
 ISSUER = "https://idp.example"
 DISCOVERY_URL = f"{ISSUER}/.well-known/openid-configuration"
@@ -81,8 +79,8 @@ def keys() -> ProviderKeys:
 
 
 @pytest.fixture
-def verifier(http_client: httpx.AsyncClient, keys: ProviderKeys, clock: FakeClock) -> OIDCVerifier:
-    return OIDCVerifier(
+def verifier(http_client: httpx.AsyncClient, keys: ProviderKeys, clock: FakeClock) -> OIDCProvider:
+    return OIDCProvider(
         client=http_client,
         keys=keys,
         issuer=ISSUER,
@@ -125,17 +123,17 @@ def make_token(rsa_key: rsa.RSAPrivateKey, clock: FakeClock) -> TokenFactory:
 
 
 async def test_a_valid_rsa_token_proves_its_normalised_email(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     identity = await verifier.verify(make_token())
 
-    assert identity == VerifiedIdentity(email="edith@example.com", issuer=ISSUER)
+    assert identity == Identity(email="edith@example.com", issuer=ISSUER)
     assert provider["discovery"].call_count == 1
     assert provider["jwks"].call_count == 1
 
 
 async def test_a_valid_ec_token_is_accepted(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     ec_key: ec.EllipticCurvePrivateKey,
@@ -146,7 +144,7 @@ async def test_a_valid_ec_token_is_accepted(
 
 
 async def test_expiry_allows_the_leeway_and_no_more(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory, clock: FakeClock
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory, clock: FakeClock
 ) -> None:
     now = int(clock().timestamp())
 
@@ -178,7 +176,7 @@ async def test_expiry_allows_the_leeway_and_no_more(
     ],
 )
 async def test_claims_that_break_a_rule_are_rejected(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     clock: FakeClock,
@@ -196,7 +194,7 @@ async def test_claims_that_break_a_rule_are_rejected(
 
 
 async def test_several_trusted_audiences_need_our_authorized_party(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     token = make_token(aud=[CLIENT_ID, OTHER_CLIENT_ID], azp=CLIENT_ID)
 
@@ -204,13 +202,13 @@ async def test_several_trusted_audiences_need_our_authorized_party(
 
 
 async def test_the_string_true_counts_as_verified(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     assert await verifier.verify(make_token(email_verified="true"))
 
 
 async def test_a_tampered_payload_is_rejected(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     header, payload, signature = make_token().split(".")
     claims = json.loads(jwt.utils.base64url_decode(payload))
@@ -222,7 +220,7 @@ async def test_a_tampered_payload_is_rejected(
 
 
 async def test_alg_none_is_refused(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     token = jwt.encode(
         {"iss": ISSUER, "aud": CLIENT_ID, "email": "e@example.com"},
@@ -236,7 +234,7 @@ async def test_alg_none_is_refused(
 
 
 async def test_an_hmac_token_signed_with_the_public_key_is_refused(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     rsa_key: rsa.RSAPrivateKey,
     clock: FakeClock,
@@ -257,7 +255,7 @@ async def test_an_hmac_token_signed_with_the_public_key_is_refused(
 
 
 async def test_an_algorithm_that_does_not_fit_the_key_is_refused(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     ec_key: ec.EllipticCurvePrivateKey,
@@ -269,13 +267,13 @@ async def test_an_algorithm_that_does_not_fit_the_key_is_refused(
         await verifier.verify(token)
 
 
-async def test_garbage_is_rejected(verifier: OIDCVerifier, provider: respx.MockRouter) -> None:
+async def test_garbage_is_rejected(verifier: OIDCProvider, provider: respx.MockRouter) -> None:
     with pytest.raises(AssertionRejected, match="not a JWT"):
         await verifier.verify("not.a.jwt")
 
 
 async def test_an_unknown_kid_refetches_and_finds_the_rotated_key(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     rotated_rsa_key: rsa.RSAPrivateKey,
@@ -293,7 +291,7 @@ async def test_an_unknown_kid_refetches_and_finds_the_rotated_key(
 
 
 async def test_a_kid_still_unknown_after_refetching_is_rejected(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     rotated_rsa_key: rsa.RSAPrivateKey,
@@ -308,7 +306,7 @@ async def test_a_kid_still_unknown_after_refetching_is_rejected(
 
 
 async def test_a_flood_of_unknown_kids_costs_at_most_one_fetch_per_interval(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory, clock: FakeClock
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory, clock: FakeClock
 ) -> None:
     await verifier.verify(make_token())  # the first fetch
 
@@ -322,7 +320,7 @@ async def test_a_flood_of_unknown_kids_costs_at_most_one_fetch_per_interval(
 
 
 async def test_concurrent_misses_share_one_fetch(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     token = make_token()
 
@@ -334,7 +332,7 @@ async def test_concurrent_misses_share_one_fetch(
 
 
 async def test_keys_are_refetched_when_their_max_age_runs_out(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     clock: FakeClock,
@@ -353,7 +351,7 @@ async def test_keys_are_refetched_when_their_max_age_runs_out(
 
 
 async def test_keys_endpoint_down_with_no_cached_key_is_unavailable(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     provider["jwks"].respond(503)
 
@@ -362,7 +360,7 @@ async def test_keys_endpoint_down_with_no_cached_key_is_unavailable(
 
 
 async def test_keys_endpoint_down_with_a_cached_key_keeps_logins_working(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory, clock: FakeClock
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory, clock: FakeClock
 ) -> None:
     await verifier.verify(make_token())
     provider["jwks"].mock(side_effect=httpx.ConnectError("down"))
@@ -381,7 +379,7 @@ async def test_keys_endpoint_down_with_a_cached_key_keeps_logins_working(
     ],
 )
 async def test_a_discovery_document_that_does_not_fit_is_unavailable(
-    verifier: OIDCVerifier,
+    verifier: OIDCProvider,
     provider: respx.MockRouter,
     make_token: TokenFactory,
     discovery: dict[str, str],
@@ -393,7 +391,7 @@ async def test_a_discovery_document_that_does_not_fit_is_unavailable(
 
 
 async def test_an_oversized_key_set_is_unavailable(
-    verifier: OIDCVerifier, provider: respx.MockRouter, make_token: TokenFactory
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     provider["jwks"].respond(content=b"{" + b" " * 300_000 + b"}")
 
@@ -408,7 +406,7 @@ async def test_a_configured_jwks_url_skips_discovery(
     clock: FakeClock,
 ) -> None:
     keys = ProviderKeys(issuer=ISSUER, jwks_url=JWKS_URL, timeout=2.0)
-    verifier = OIDCVerifier(
+    verifier = OIDCProvider(
         client=http_client, keys=keys, issuer=ISSUER, client_ids=[CLIENT_ID], leeway=60, clock=clock
     )
 
@@ -426,7 +424,7 @@ async def test_google_is_accepted_under_either_issuer_spelling(
     spelling: str,
 ) -> None:
     keys = ProviderKeys(issuer="https://accounts.google.com", jwks_url=JWKS_URL, timeout=2.0)
-    verifier = OIDCVerifier(
+    verifier = OIDCProvider(
         client=http_client,
         keys=keys,
         issuer="https://accounts.google.com",
@@ -448,12 +446,10 @@ async def oidc_client(
     oidc_settings = settings.model_copy(
         update={"verifier": "oidc", "oidc_issuer": ISSUER, "oidc_client_ids": (CLIENT_ID,)}
     )
-    app = create_app(oidc_settings)
-    use_engine(app, engine)
-    app.dependency_overrides[get_http_client] = lambda: http_client
-    app.state.clock = clock
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+    async with (
+        running(oidc_settings, http_client=http_client, clock=clock) as app,
+        client_of(app) as client,
+    ):
         yield client
 
 

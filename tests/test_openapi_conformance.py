@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, settings
 
 from api.app import create_app
 from api.config import Settings
-from api.testing import FakeVerifier
-from api.web.deps import get_verifier
-from tests.conftest import APP_ORIGIN, VERIFIER_URL
+from api.testing import FakeProvider
+from api.web.deps import get_provider
+from tests.apps import APP_ORIGIN, VERIFIER_URL
 from tests.databases import engine_with_tables, sqlite_url
 
 pytestmark = pytest.mark.schema
@@ -30,7 +30,7 @@ async def _make_tables() -> None:
 
 
 asyncio.run(_make_tables())
-verifier = FakeVerifier()
+verifier = FakeProvider()
 verifier.accept("good", email="edith@example.com")
 app = create_app(
     Settings(
@@ -43,7 +43,7 @@ app = create_app(
         rate_limit_per_identity=0,
     )
 )
-app.dependency_overrides[get_verifier] = lambda: verifier
+app.dependency_overrides[get_provider] = lambda: verifier
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

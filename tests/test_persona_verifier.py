@@ -8,8 +8,8 @@ import httpx
 import pytest
 import respx
 
-from api.auth.providers.base import AssertionRejected, VerifiedIdentity, VerifierUnavailable
-from api.auth.providers.persona import PersonaVerifier
+from api.auth.providers.base import AssertionRejected, Identity, VerifierUnavailable
+from api.auth.providers.persona import PersonaProvider
 from api.testing import FakeClock
 
 URL = "https://verifier.example/verify"
@@ -17,8 +17,8 @@ AUDIENCE = "https://app.example"
 
 
 @pytest.fixture
-def verifier(clock: FakeClock, http_client: httpx.AsyncClient) -> PersonaVerifier:
-    return PersonaVerifier(client=http_client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock)
+def verifier(clock: FakeClock, http_client: httpx.AsyncClient) -> PersonaProvider:
+    return PersonaProvider(client=http_client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock)
 
 
 @pytest.fixture
@@ -40,13 +40,13 @@ def okay(clock: FakeClock, **changes: object) -> dict[str, object]:
 
 
 async def test_posts_the_assertion_and_our_audience_form_encoded(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = mock_verifier.post(URL).respond(json=okay(clock))
 
     identity = await verifier.verify("the-assertion")
 
-    assert identity == VerifiedIdentity(email="edith@example.com", issuer="idp.example")
+    assert identity == Identity(email="edith@example.com", issuer="idp.example")
     request = route.calls.last.request
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert parse_qs(request.content.decode()) == {
@@ -56,7 +56,7 @@ async def test_posts_the_assertion_and_our_audience_form_encoded(
 
 
 async def test_email_is_normalised(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     mock_verifier.post(URL).respond(json=okay(clock, email=" Edith@Example.COM "))
 
@@ -66,7 +66,7 @@ async def test_email_is_normalised(
 
 
 async def test_expires_may_be_absent(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     answer = okay(clock)
     del answer["expires"]
@@ -92,7 +92,7 @@ async def test_expires_may_be_absent(
     ],
 )
 async def test_anything_but_an_unambiguous_okay_is_a_rejection(
-    verifier: PersonaVerifier,
+    verifier: PersonaProvider,
     mock_verifier: respx.MockRouter,
     clock: FakeClock,
     changes: dict[str, object],
@@ -108,7 +108,7 @@ async def test_anything_but_an_unambiguous_okay_is_a_rejection(
 
 
 async def test_expired_answer_is_a_rejection(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     now_ms = int(clock().timestamp() * 1000)
     mock_verifier.post(URL).respond(json=okay(clock, expires=now_ms - 1))
@@ -119,7 +119,7 @@ async def test_expired_answer_is_a_rejection(
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 301, 204])
 async def test_non_200_below_500_is_a_rejection(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock, status: int
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock, status: int
 ) -> None:
     mock_verifier.post(URL).respond(status, json=okay(clock))
 
@@ -140,7 +140,7 @@ async def test_non_200_below_500_is_a_rejection(
     ],
 )
 async def test_no_usable_answer_means_unavailable(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, response: httpx.Response
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, response: httpx.Response
 ) -> None:
     mock_verifier.post(URL).mock(return_value=response)
 
@@ -159,7 +159,7 @@ async def test_no_usable_answer_means_unavailable(
     ids=type,
 )
 async def test_transport_failures_mean_unavailable(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, error: Exception
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, error: Exception
 ) -> None:
     mock_verifier.post(URL).mock(side_effect=error)
 
@@ -168,7 +168,7 @@ async def test_transport_failures_mean_unavailable(
 
 
 async def test_the_configured_timeout_is_used(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = mock_verifier.post(URL).respond(json=okay(clock))
 
@@ -183,7 +183,7 @@ async def test_the_configured_timeout_is_used(
 
 
 async def test_rejections_log_the_reason_but_never_the_assertion(
-    verifier: PersonaVerifier,
+    verifier: PersonaProvider,
     mock_verifier: respx.MockRouter,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
@@ -198,7 +198,7 @@ async def test_rejections_log_the_reason_but_never_the_assertion(
 
 
 async def test_logged_reasons_cannot_forge_log_lines(
-    verifier: PersonaVerifier,
+    verifier: PersonaProvider,
     mock_verifier: respx.MockRouter,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
@@ -215,7 +215,7 @@ async def test_logged_reasons_cannot_forge_log_lines(
 
 
 async def test_a_failed_connection_is_retried_once(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = mock_verifier.post(URL).mock(
         side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json=okay(clock))]
@@ -228,7 +228,7 @@ async def test_a_failed_connection_is_retried_once(
 
 
 async def test_a_connection_failing_twice_is_unavailable(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter
 ) -> None:
     route = mock_verifier.post(URL).mock(side_effect=httpx.ConnectError("refused"))
 
@@ -238,7 +238,7 @@ async def test_a_connection_failing_twice_is_unavailable(
 
 
 async def test_a_timeout_is_not_retried(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, clock: FakeClock
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:
     route = mock_verifier.post(URL).mock(
         side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=okay(clock))]
@@ -262,7 +262,7 @@ async def _endless_answer() -> AsyncIterator[bytes]:
     ],
 )
 async def test_an_oversized_answer_is_unavailable(
-    verifier: PersonaVerifier,
+    verifier: PersonaProvider,
     mock_verifier: respx.MockRouter,
     make_response: Callable[[], httpx.Response],
 ) -> None:
@@ -282,7 +282,7 @@ async def test_an_oversized_answer_is_unavailable(
     ],
 )
 async def test_the_verifiers_retry_after_is_passed_on(
-    verifier: PersonaVerifier, mock_verifier: respx.MockRouter, retry_after: str, expected: int
+    verifier: PersonaProvider, mock_verifier: respx.MockRouter, retry_after: str, expected: int
 ) -> None:
     mock_verifier.post(URL).respond(503, headers={"retry-after": retry_after})
 

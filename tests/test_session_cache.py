@@ -30,7 +30,7 @@ def ticker() -> Ticker:
 
 @pytest.fixture
 def cache(ticker: Ticker) -> SessionCache:
-    return SessionCache(ttl=2.0, max_entries=3, clock=ticker)
+    return SessionCache(ttl=2.0, max_entries=3, timer=ticker)
 
 
 def test_an_entry_lives_for_the_ttl(cache: SessionCache, ticker: Ticker) -> None:
@@ -44,7 +44,7 @@ def test_an_entry_lives_for_the_ttl(cache: SessionCache, ticker: Ticker) -> None
 
 
 def test_a_zero_ttl_caches_nothing(ticker: Ticker) -> None:
-    cache = SessionCache(ttl=0, clock=ticker)
+    cache = SessionCache(ttl=0, timer=ticker)
     cache.put(b"digest", checked())
 
     assert cache.get(b"digest") is None

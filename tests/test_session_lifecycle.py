@@ -1,23 +1,19 @@
 """Sessions over HTTP: sliding refresh, hard caps, rotation, and logouts that end sessions."""
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.app import create_app
-from api.auth.session_cache import SessionCache
 from api.config import Settings
-from api.store.db import create_engine
-from api.store.tables import LoginSession
+from api.store.tables import SessionRow
 from api.store.users import delete_user
-from api.testing import FakeClock, FakeVerifier
-from api.web.deps import get_verifier
-from tests.conftest import APP_ORIGIN
-from tests.databases import count_rows, use_engine
+from api.testing import FakeClock, FakeProvider
+from tests.apps import serving
+from tests.databases import count_rows
 
 DAY = 24 * 3600
 COOKIE = "signet_session"
@@ -25,7 +21,7 @@ OLD_KEY = "the-previous-secret-key-0123456789abcdef"
 
 
 @pytest.fixture
-def verifier(verifier: FakeVerifier) -> FakeVerifier:
+def verifier(verifier: FakeProvider) -> FakeProvider:
     verifier.accept("edith", email="edith@example.com")
     return verifier
 
@@ -106,26 +102,23 @@ async def test_an_idle_session_expires(client: httpx.AsyncClient, clock: FakeClo
     assert (await me(client, token)).status_code == 401
 
 
-def restart(app: FastAPI, settings: Settings) -> None:
-    """What a restart with new settings does to a running app: new keys, an empty cache."""
-    app.state.settings = settings
-    app.state.session_cache = SessionCache(ttl=settings.session_cache_ttl)
-
-
 async def test_rotation_keeps_sessions_and_re_issues_them_with_the_new_key(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+    engine: AsyncEngine, settings: Settings, verifier: FakeProvider, clock: FakeClock
 ) -> None:
-    restart(app, settings.model_copy(update={"secret_key": SecretStr(OLD_KEY)}))
-    token = await sign_in(client)
-    restart(app, settings.model_copy(update={"secret_key_fallbacks": (SecretStr(OLD_KEY),)}))
+    def restart(changed: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        """The app after a restart with new settings: new keys, an empty cache."""
+        return serving(changed, clock=clock, provider=verifier)
 
-    response = await me(client, token)
+    async with restart(settings.model_copy(update={"secret_key": SecretStr(OLD_KEY)})) as client:
+        token = await sign_in(client)
+    rotated = settings.model_copy(update={"secret_key_fallbacks": (SecretStr(OLD_KEY),)})
+    async with restart(rotated) as client:
+        response = await me(client, token)
     reissued = response.cookies[COOKIE]
-    restart(app, settings)  # the old key is gone from both lists now
-
-    assert response.status_code == 200
-    assert (await me(client, reissued)).status_code == 200
-    assert (await me(client, token)).status_code == 401
+    async with restart(settings) as client:  # the old key is gone from both lists now
+        assert response.status_code == 200
+        assert (await me(client, reissued)).status_code == 200
+        assert (await me(client, token)).status_code == 401
 
 
 async def test_a_copy_of_the_cookie_is_useless_after_logout(client: httpx.AsyncClient) -> None:
@@ -148,7 +141,7 @@ async def test_logout_ends_only_its_own_session(client: httpx.AsyncClient) -> No
 
 
 async def test_logout_everywhere_ends_every_session_of_the_user(
-    client: httpx.AsyncClient, verifier: FakeVerifier, db_session: AsyncSession
+    client: httpx.AsyncClient, verifier: FakeProvider, db_session: AsyncSession
 ) -> None:
     phone, laptop, tablet = [await sign_in(client) for _ in range(3)]
     verifier.accept("francis", email="francis@example.com")
@@ -162,7 +155,7 @@ async def test_logout_everywhere_ends_every_session_of_the_user(
     for token in (phone, laptop, tablet):
         assert (await me(client, token)).status_code == 401
     assert (await me(client, other_user)).status_code == 200
-    assert await count_rows(db_session, LoginSession) == 1
+    assert await count_rows(db_session, SessionRow) == 1
     # A session started afterwards works.
     assert (await me(client, await sign_in(client))).status_code == 200
 
@@ -176,30 +169,23 @@ async def test_deleting_a_user_ends_their_sessions(
 ) -> None:
     token = await sign_in(client)
 
-    assert await delete_user(session=db_session, email="edith@example.com")
+    assert await delete_user(db=db_session, email="edith@example.com")
+    await db_session.commit()
 
     assert (await me(client, token)).status_code == 401
-    assert await count_rows(db_session, LoginSession) == 0
+    assert await count_rows(db_session, SessionRow) == 0
 
 
 @pytest.fixture
 async def second_worker(
-    settings: Settings, database_url: str, verifier: FakeVerifier, clock: FakeClock
+    settings: Settings, verifier: FakeProvider, clock: FakeClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Another app process on the same database, with its own engine and connections."""
-    engine: AsyncEngine = create_engine(database_url)
-    app = create_app(settings)
     # Its session cache reads the test's clock, so the test can let entries expire.
-    app.state.session_cache = SessionCache(
-        ttl=settings.session_cache_ttl, clock=lambda: clock().timestamp()
-    )
-    use_engine(app, engine)
-    app.dependency_overrides[get_verifier] = lambda: verifier
-    app.state.clock = clock
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+    async with serving(
+        settings, clock=clock, timer=lambda: clock().timestamp(), provider=verifier
+    ) as client:
         yield client
-    await engine.dispose()
 
 
 async def test_logout_on_one_worker_ends_the_session_on_another_within_the_cache_ttl(
@@ -218,18 +204,13 @@ async def test_logout_on_one_worker_ends_the_session_on_another_within_the_cache
 
 
 async def test_a_worker_not_caching_sees_a_logout_elsewhere_at_once(
-    client: httpx.AsyncClient, database_url: str, settings: Settings, clock: FakeClock
+    client: httpx.AsyncClient, settings: Settings, clock: FakeClock
 ) -> None:
-    strict = create_app(settings.model_copy(update={"session_cache_ttl": 0}))
-    engine = create_engine(database_url)
-    use_engine(strict, engine)
-    strict.state.clock = clock
-    transport = httpx.ASGITransport(app=strict)
+    strict = settings.model_copy(update={"session_cache_ttl": 0})
     token = await sign_in(client)
-    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as other_worker:
+    async with serving(strict, clock=clock) as other_worker:
         assert (await me(other_worker, token)).status_code == 200
 
         await client.post("/auth/logout", headers=with_cookie(token))
 
         assert (await me(other_worker, token)).status_code == 401
-    await engine.dispose()

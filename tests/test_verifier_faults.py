@@ -9,13 +9,13 @@ import httpx
 import respx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.tables import LoginSession, User
-from tests.conftest import VERIFIER_URL
+from api.store.tables import SessionRow, User
+from tests.apps import VERIFIER_URL
 from tests.databases import count_rows
 
 
 async def rows(db_session: AsyncSession) -> tuple[int, int]:
-    return await count_rows(db_session, User), await count_rows(db_session, LoginSession)
+    return await count_rows(db_session, User), await count_rows(db_session, SessionRow)
 
 
 async def test_a_burst_of_1000_logins_while_the_verifier_times_out(

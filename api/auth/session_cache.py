@@ -1,19 +1,19 @@
-"""A per-process cache of checked session tokens, so that the session check is nearly free.
+"""The session cache: checked tokens kept per process, so that the session check is nearly free.
 
 Keyed by a digest of the token: a hit skips the signature check and the database. An entry lives
-`ttl` seconds. Logout, logout-everywhere and deleting a user evict entries at once in the process
-that handles them; other processes notice when their entries expire. So `ttl` bounds how long a
-revoked session can still be used on another worker (0 turns the cache off).
+`ttl` seconds. A revocation evicts entries at once in the process that makes it; other processes
+notice when their entries expire. So `ttl` bounds how long a revoked session can still be used
+on another worker (0 turns the cache off).
 """
 
 import asyncio
 import hashlib
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.clock import Timer, monotonic
 from api.store.tables import User
 
 
@@ -42,12 +42,10 @@ class _Entry:
 class SessionCache:
     """Token digest → checked session, least recently used out first, each good for `ttl` s."""
 
-    def __init__(
-        self, *, ttl: float, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, ttl: float, max_entries: int = 4096, timer: Timer = monotonic) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
-        self._clock = clock
+        self._timer = timer
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._checking: dict[bytes, asyncio.Future[CheckedSession | None]] = {}
 
@@ -55,7 +53,7 @@ class SessionCache:
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        if self._clock() >= entry.fresh_until:
+        if self._timer() >= entry.fresh_until:
             del self._entries[digest]
             return None
         self._entries.move_to_end(digest)
@@ -91,7 +89,7 @@ class SessionCache:
     def put(self, digest: bytes, session: CheckedSession) -> None:
         if self._ttl <= 0:
             return
-        now = self._clock()
+        now = self._timer()
         self._entries[digest] = _Entry(session, now + self._ttl)
         self._entries.move_to_end(digest)
         # Least recently used first: drop expired entries from the front, and any over the bound.

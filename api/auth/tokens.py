@@ -1,19 +1,18 @@
-"""Session tokens (itsdangerous, timed and salted) and the cookie that carries them.
+"""Tokens: signed strings that name a session (itsdangerous, timed, salted per transport).
 
 A token names a session row and when the session started; its signature's timestamp says when
 it was last issued. The idle timeout counts from the signature, the absolute one from the start,
 so both are enforced from the token itself, whatever the cookie's Max-Age says.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from fastapi import Response
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
+from api.clock import Clock
 from api.config import Settings
 
 
@@ -39,7 +38,7 @@ class SessionClaims:
 class _ClockedSigner(TimestampSigner):
     """A timestamp signer that reads the time from the injected clock, not `time.time`."""
 
-    def __init__(self, *args: Any, clock: Callable[[], datetime], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clock = clock
 
@@ -137,22 +136,3 @@ def token_lifetime(*, settings: Settings, started_at: datetime, now: datetime) -
     absolute_end = started_at + timedelta(seconds=settings.session_absolute_timeout)
     remaining = int((absolute_end - now).total_seconds())
     return max(0, min(settings.session_idle_timeout, remaining))
-
-
-def set_session_cookie(response: Response, *, settings: Settings, token: str, max_age: int) -> None:
-    """Attach the session to the response."""
-    response.set_cookie(
-        settings.cookie_name,
-        token,
-        max_age=max_age,
-        path="/",
-        secure=settings.cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
-    response.headers["Cache-Control"] = "no-store"
-
-
-def clear_session_cookie(response: Response, *, settings: Settings) -> None:
-    """Tell the browser to forget the session, with the attributes it was set with."""
-    set_session_cookie(response, settings=settings, token="", max_age=0)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, EmailStr, Field
 
-from api.web.deps import SettingsDep, require_json_body
+from api.web.deps import JSON_ONLY, SettingsDep
 from api.web.problems import problem_responses
 
 ASSERTION_SALT = "signet.dev-idp.assertion"
@@ -43,7 +43,7 @@ SerializerDep = Annotated[URLSafeTimedSerializer, Depends(_serializer)]
 
 @router.post(
     "/assertions",
-    dependencies=[Depends(require_json_body)],
+    dependencies=JSON_ONLY,
     responses=problem_responses(415, 422),
 )
 async def issue_assertion(

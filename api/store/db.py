@@ -1,4 +1,4 @@
-"""The database engine and its sessions."""
+"""The database engine and its factory of database sessions (SQLAlchemy `AsyncSession`s)."""
 
 from typing import Any
 
@@ -51,6 +51,6 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, **options: Any) -> 
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit."""
+def create_db_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A factory of database sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,4 +1,4 @@
-"""Data functions for login sessions: a row per live session; no row, no session."""
+"""Session rows: a row per live session; no row, no session. The caller commits."""
 
 import secrets
 from collections.abc import Sequence
@@ -10,7 +10,9 @@ from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from api.store.tables import LoginSession, User
+from api.store.tables import SessionRow, User
+
+SESSIONS = SQLModel.metadata.tables[SessionRow.__tablename__]
 
 
 def new_session_id() -> str:
@@ -27,10 +29,10 @@ class StartedSession:
     expires_at: datetime
 
 
-async def start_sessions(
-    *, session: AsyncSession, starts: Sequence[tuple[str, datetime, int]]
+async def insert_sessions(
+    *, db: AsyncSession, starts: Sequence[tuple[str, datetime, int]]
 ) -> list[StartedSession]:
-    """A new session per (email, start, lifetime in seconds), in one INSERT; the caller commits."""
+    """A new session per (email, start, lifetime in seconds), in one INSERT."""
     started = [
         StartedSession(
             id=new_session_id(),
@@ -41,41 +43,36 @@ async def start_sessions(
         for email, now, lifetime in starts
     ]
     # A Core INSERT of plain rows: the ORM's per-object bookkeeping is most of the cost otherwise.
-    table = SQLModel.metadata.tables[LoginSession.__tablename__]
-    await session.execute(insert(table), [asdict(row) for row in started])
+    await db.execute(insert(SESSIONS), [asdict(row) for row in started])
     return started
 
 
-async def get_session_user(*, session: AsyncSession, session_id: str, now: datetime) -> User | None:
+async def find_session_user(*, db: AsyncSession, session_id: str, now: datetime) -> User | None:
     """The user of a live session, in one query; None once it ended or expired."""
     statement = (
         select(User)
-        .join(LoginSession, col(LoginSession.email) == User.email)
-        .where(col(LoginSession.id) == session_id, col(LoginSession.expires_at) > now)
+        .join(SessionRow, col(SessionRow.email) == User.email)
+        .where(col(SessionRow.id) == session_id, col(SessionRow.expires_at) > now)
     )
-    user: User | None = (await session.scalars(statement)).one_or_none()
+    user: User | None = (await db.scalars(statement)).one_or_none()
     return user
 
 
-async def end_session(*, session: AsyncSession, session_id: str) -> None:
-    """End one session, wherever its tokens are."""
-    await session.execute(delete(LoginSession).where(col(LoginSession.id) == session_id))
-    await session.commit()
+async def delete_session(*, db: AsyncSession, session_id: str) -> int:
+    """Delete one session's row; returns how many there were (0 or 1)."""
+    return await _deleted(db, delete(SessionRow).where(col(SessionRow.id) == session_id))
 
 
-async def end_all_sessions(*, session: AsyncSession, email: str) -> int:
-    """End every session of the user; returns how many there were."""
-    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
-        delete(LoginSession).where(col(LoginSession.email) == email)
-    )
-    await session.commit()
-    return result.rowcount
+async def delete_user_sessions(*, db: AsyncSession, email: str) -> int:
+    """Delete every session row of the user; returns how many there were."""
+    return await _deleted(db, delete(SessionRow).where(col(SessionRow.email) == email))
 
 
-async def purge_expired_sessions(*, session: AsyncSession, now: datetime) -> int:
+async def delete_expired_sessions(*, db: AsyncSession, now: datetime) -> int:
     """Delete the rows of sessions past their absolute cap; returns how many."""
-    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
-        delete(LoginSession).where(col(LoginSession.expires_at) <= now)
-    )
-    await session.commit()
+    return await _deleted(db, delete(SessionRow).where(col(SessionRow.expires_at) <= now))
+
+
+async def _deleted(db: AsyncSession, statement: Any) -> int:
+    result: CursorResult[Any] = await db.execute(statement)  # type: ignore[assignment]
     return result.rowcount

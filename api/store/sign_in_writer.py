@@ -1,4 +1,4 @@
-"""Signing in: the user and a brand-new session, written together, many logins to a commit.
+"""The sign-in writer: each user and their new session written together, many logins a commit.
 
 A login must be on disk before its cookie is sent, and a commit (an fsync, on SQLite) costs far
 more than the rows in it. So logins queue for one writer task, which commits everything that
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.store.sessions import StartedSession, start_sessions
+from api.store.sessions import StartedSession, insert_sessions
 from api.store.tables import UserPublic
 from api.store.users import upsert_users
 
@@ -34,15 +34,15 @@ class Login:
     lifetime: int
 
 
-async def sign_in_all(*, session: AsyncSession, logins: Sequence[Login]) -> list[SignedIn]:
-    """Create or stamp each user and start a new session per login, in one transaction."""
+async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[SignedIn]:
+    """Create or stamp each user and start a new session per login, in one committed transaction."""
     latest: dict[str, datetime] = {}
     for login in logins:  # one row per email: an upsert may not touch a row twice
         latest[login.email] = max(login.now, latest.get(login.email, login.now))
-    users = await upsert_users(session=session, logins=latest)
+    users = await upsert_users(db=db, logins=latest)
     starts = [(login.email, login.now, login.lifetime) for login in logins]
-    started = await start_sessions(session=session, starts=starts)
-    await session.commit()
+    started = await insert_sessions(db=db, starts=starts)
+    await db.commit()
     return [(users[login.email], started) for login, started in zip(logins, started, strict=True)]
 
 
@@ -57,8 +57,8 @@ class _Waiting:
 class SignInWriter:
     """Queues sign-ins and commits them in batches (see the module docstring)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, db_sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._db_sessions = db_sessions
         self._queue: list[_Waiting] = []
         self._queued = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -91,10 +91,8 @@ class SignInWriter:
 
     async def _write(self, batch: list[_Waiting]) -> None:
         try:
-            async with self._sessionmaker() as session:
-                results = await sign_in_all(
-                    session=session, logins=[waiting.login for waiting in batch]
-                )
+            async with self._db_sessions() as db:
+                results = await write_sign_ins(db=db, logins=[waiting.login for waiting in batch])
         except Exception as error:
             logger.exception("writing %d sign-ins failed", len(batch))
             for waiting in batch:

@@ -1,19 +1,15 @@
-"""What Signet stores and what it sends."""
+"""The tables (SQLModel) and the public view of a user."""
 
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import StrictStr
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from api.clock import utcnow
+
 MAX_EMAIL_LENGTH = 254
-MAX_ASSERTION_LENGTH = 8192
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -51,8 +47,8 @@ class User(UserBase, table=True):
     last_login: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class LoginSession(SQLModel, table=True):
-    """One signed-in browser or bearer token; ending it (deleting the row) ends the session."""
+class SessionRow(SQLModel, table=True):
+    """One signed-in browser or bearer token; deleting the row ends the session."""
 
     __tablename__ = "sessions"
 
@@ -70,23 +66,3 @@ class UserPublic(UserBase):
 
     created_at: datetime
     last_login: datetime
-
-
-class LoginRequest(SQLModel):
-    """An identity assertion obtained from the identity provider."""
-
-    model_config = {"extra": "forbid"}
-
-    assertion: StrictStr = Field(min_length=1, max_length=MAX_ASSERTION_LENGTH)
-
-
-class BearerToken(SQLModel):
-    """A session for a client that sends `Authorization: Bearer` instead of a cookie."""
-
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 (the OAuth 2 token type, not a secret)
-    expires_in: int = Field(description="Seconds until the token expires.")
-
-
-class Health(SQLModel):
-    status: str = "ok"

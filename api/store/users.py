@@ -1,13 +1,15 @@
-"""Data functions for users; keyword-only so call sites read like sentences."""
+"""Users: created or stamped at sign-in, listed and deleted by operators. The caller commits."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
-from api.store.tables import User, UserPublic
+from api.store.tables import SessionRow, User, UserPublic
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
@@ -30,14 +32,13 @@ def _upsert_insert(dialect: str) -> "sqlite.Insert | postgresql.Insert":
 
 
 async def upsert_users(
-    *, session: AsyncSession, logins: Mapping[str, datetime]
+    *, db: AsyncSession, logins: Mapping[str, datetime]
 ) -> dict[str, UserPublic]:
     """Create each user or stamp their login, in one statement that concurrent logins can share.
 
-    `logins` maps each email to its login time. The caller commits, so a login's other writes
-    land in the same transaction.
+    `logins` maps each email to its login time.
     """
-    insert = _upsert_insert(session.get_bind().dialect.name)
+    insert = _upsert_insert(db.get_bind().dialect.name)
     # Core rows rather than ORM objects (a fifth cheaper), and rows as executemany parameters,
     # not .values(rows): one compiled statement serves every batch size, where .values() would
     # compile and cache one per size.
@@ -47,20 +48,43 @@ async def upsert_users(
     rows = [{"email": email, "created_at": now, "last_login": now} for email, now in logins.items()]
     return {
         row.email: UserPublic(email=row.email, created_at=row.created_at, last_login=row.last_login)
-        for row in await session.execute(statement, rows)
+        for row in await db.execute(statement, rows)
     }
 
 
-async def get_user(*, session: AsyncSession, email: str) -> User | None:
+async def get_user(*, db: AsyncSession, email: str) -> User | None:
     """The user with this email, if there is one."""
-    return await session.get(User, email)
+    return await db.get(User, email)
 
 
-async def delete_user(*, session: AsyncSession, email: str) -> bool:
-    """Delete the user and, by cascade, every session of theirs; False if there was none."""
-    user = await session.get(User, email)
+async def delete_user(*, db: AsyncSession, email: str) -> bool:
+    """Delete the user and, by cascade, every session row of theirs; False if there was none."""
+    user = await db.get(User, email)
     if user is None:
         return False
-    await session.delete(user)
-    await session.commit()
+    await db.delete(user)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    email: str
+    created_at: datetime
+    last_login: datetime
+    sessions: int
+
+
+async def list_users(*, db: AsyncSession) -> list[UserSummary]:
+    """Every user by email, with their count of session rows."""
+    statement = (
+        select(
+            col(User.email),
+            col(User.created_at),
+            col(User.last_login),
+            func.count(col(SessionRow.id)),
+        )
+        .outerjoin(SessionRow, col(SessionRow.email) == col(User.email))
+        .group_by(col(User.email))
+        .order_by(col(User.email))
+    )
+    return [UserSummary(*row) for row in await db.execute(statement)]

@@ -17,6 +17,7 @@ from api.auth.providers.base import (
     AssertionRejected,
     VerifierUnavailable,
 )
+from api.auth.rate_limit import TooManyRequests
 
 logger = logging.getLogger("signet.problems")
 
@@ -76,17 +77,6 @@ class NotAuthenticated(ProblemError):
         )
 
 
-class TooManyRequests(ProblemError):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(
-            429,
-            slug="too-many-requests",
-            title="Too many requests",
-            detail="Too many sign-in attempts; wait before trying again.",
-            headers={"Retry-After": str(max(1, round(retry_after + 0.5)))},
-        )
-
-
 class UnsupportedMediaType(ProblemError):
     def __init__(self) -> None:
         super().__init__(
@@ -125,6 +115,17 @@ async def _assertion_rejected(_request: Request, error: Exception) -> JSONRespon
         detail="The identity provider did not vouch for this assertion.",
     )
     return problem_response(problem)
+
+
+async def _too_many_requests(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TooManyRequests)
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + "too-many-requests",
+        title="Too many requests",
+        status=429,
+        detail="Too many sign-in attempts; wait before trying again.",
+    )
+    return problem_response(problem, {"Retry-After": str(max(1, round(error.retry_after + 0.5)))})
 
 
 async def _verifier_unavailable(_request: Request, error: Exception) -> JSONResponse:
@@ -191,6 +192,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(AssertionRejected, _assertion_rejected)
     app.add_exception_handler(VerifierUnavailable, _verifier_unavailable)
+    app.add_exception_handler(TooManyRequests, _too_many_requests)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)

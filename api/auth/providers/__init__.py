@@ -1,1 +1,1 @@
-"""Verifiers: they decide whether an assertion proves an email address."""
+"""Providers: each decides whether an assertion proves an email address."""

@@ -1,23 +1,29 @@
-"""The contract every verifier keeps, and the ways verification fails."""
+"""The contract every provider keeps, and the ways verifying a proof fails."""
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from email_validator import EmailNotValidError, validate_email
+from api.auth.emails import InvalidEmail, normalise_email
+
+logger = logging.getLogger("signet.verifier")
 
 DEFAULT_RETRY_AFTER_SECONDS = 5
+MAX_LOGGED_REASON = 200
 
 
 @dataclass(frozen=True, slots=True)
-class VerifiedIdentity:
-    """What a verifier vouches for: a normalised email address."""
+class Identity:
+    """What a provider vouches for: a normalised email address."""
 
     email: str
     issuer: str | None = None
 
 
 class VerificationError(Exception):
-    """Base of everything a verifier raises."""
+    """Base of everything a provider raises."""
 
 
 class AssertionRejected(VerificationError):
@@ -29,7 +35,7 @@ class AssertionRejected(VerificationError):
 
 
 class VerifierUnavailable(VerificationError):
-    """The verifier gave no usable answer; the client may try again later."""
+    """The provider gave no usable answer; the client may try again later."""
 
     def __init__(self, reason: str, *, retry_after: int = DEFAULT_RETRY_AFTER_SECONDS) -> None:
         super().__init__(reason)
@@ -37,19 +43,35 @@ class VerifierUnavailable(VerificationError):
         self.retry_after = retry_after
 
 
-class Verifier(Protocol):
+class Provider(Protocol):
     """Turns an assertion into an identity, or raises a `VerificationError`."""
 
-    async def verify(self, assertion: str) -> VerifiedIdentity: ...
+    async def verify(self, assertion: str) -> Identity: ...
 
 
-def normalise_email(value: object) -> str:
-    """A trimmed, lower-cased, syntactically valid address, or `AssertionRejected`."""
+def email_claim(value: object) -> str:
+    """The normalised address a provider asserted, or `AssertionRejected`."""
     if not isinstance(value, str):
         raise AssertionRejected("email missing or not a string")
-    email = value.strip().lower()
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
+        return normalise_email(value)
+    except InvalidEmail:
         raise AssertionRejected("email is not a valid address") from None
-    return email
+
+
+@contextmanager
+def failures_logged(*, proof: str, source: str) -> Iterator[None]:
+    """Log why a proof failed (never the proof itself), and let the error go on."""
+    try:
+        yield
+    except AssertionRejected as rejection:
+        logger.warning("%s rejected: %s", proof, rejection.reason)
+        raise
+    except VerifierUnavailable as unavailable:
+        logger.error("%s unavailable: %s", source, unavailable.reason)
+        raise
+
+
+def loggable(value: object) -> str:
+    """A provider's words, quoted and cut short so they cannot forge log lines."""
+    return repr(value)[:MAX_LOGGED_REASON]

@@ -1,28 +1,25 @@
 """The Persona remote-verification protocol, spoken to a configurable verifier."""
 
-import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import httpx
 
 from api.auth.providers.base import (
     AssertionRejected,
-    VerifiedIdentity,
+    Identity,
     VerifierUnavailable,
-    normalise_email,
+    email_claim,
+    failures_logged,
+    loggable,
 )
 from api.auth.providers.http import request, retry_after_seconds
+from api.clock import Clock
 
-logger = logging.getLogger("signet.verifier")
-
-MAX_LOGGED_REASON = 200
 # A Persona answer is a few hundred bytes; anything near this is not one.
 MAX_ANSWER_BYTES = 64 * 1024
 
 
-class PersonaVerifier:
+class PersonaProvider:
     """POSTs the assertion and our audience; trusts only an unambiguous "okay"."""
 
     def __init__(
@@ -32,7 +29,7 @@ class PersonaVerifier:
         url: str,
         audience: str,
         timeout: float,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._client = client
         self._url = url
@@ -40,16 +37,9 @@ class PersonaVerifier:
         self._timeout = timeout
         self._clock = clock
 
-    async def verify(self, assertion: str) -> VerifiedIdentity:
-        try:
-            answer = await self._ask(assertion)
-            return self._check(answer)
-        except AssertionRejected as rejection:
-            logger.warning("assertion rejected: %s", rejection.reason)
-            raise
-        except VerifierUnavailable as unavailable:
-            logger.error("verifier unavailable: %s", unavailable.reason)
-            raise
+    async def verify(self, assertion: str) -> Identity:
+        with failures_logged(proof="assertion", source="verifier"):
+            return self._check(await self._ask(assertion))
 
     async def _ask(self, assertion: str) -> dict[str, Any]:
         answer = await request(
@@ -69,12 +59,12 @@ class PersonaVerifier:
             raise AssertionRejected(f"HTTP {answer.status_code}")
         return answer.json_object()
 
-    def _check(self, answer: dict[str, Any]) -> VerifiedIdentity:
+    def _check(self, answer: dict[str, Any]) -> Identity:
         if answer.get("status") != "okay":
-            status, reason = _loggable(answer.get("status")), _loggable(answer.get("reason"))
+            status, reason = loggable(answer.get("status")), loggable(answer.get("reason"))
             raise AssertionRejected(f"status {status}, reason {reason}")
         if answer.get("audience") != self._audience:
-            raise AssertionRejected(f"audience {_loggable(answer.get('audience'))}")
+            raise AssertionRejected(f"audience {loggable(answer.get('audience'))}")
         expires = answer.get("expires")
         if expires is not None:
             if isinstance(expires, bool) or not isinstance(expires, int | float):
@@ -82,12 +72,7 @@ class PersonaVerifier:
             if expires <= self._clock().timestamp() * 1000:
                 raise AssertionRejected("expired")
         issuer = answer.get("issuer")
-        return VerifiedIdentity(
-            email=normalise_email(answer.get("email")),
+        return Identity(
+            email=email_claim(answer.get("email")),
             issuer=issuer if isinstance(issuer, str) else None,
         )
-
-
-def _loggable(value: object) -> str:
-    """The verifier's words, quoted and cut short so they cannot forge log lines."""
-    return repr(value)[:MAX_LOGGED_REASON]

@@ -1,14 +1,17 @@
-"""Cross-site request forgery defence: state-changing requests must come from a trusted origin.
+"""Cross-site request forgery defence, in two parts that together cover login CSRF (signing a
+victim in to the attacker's account) as well as logout:
 
-Browsers send `Origin` on every cross-origin POST and `Sec-Fetch-Site` on every request, and pages
-cannot forge either. A request from another site is refused before it reaches a route, which
-covers login CSRF (signing a victim in to the attacker's account) as well as logout.
+- state-changing requests must come from a trusted origin: browsers send `Origin` on every
+  cross-origin POST and `Sec-Fetch-Site` on every request, and pages cannot forge either;
+- their bodies must be declared JSON, which a page on another site cannot send without a CORS
+  preflight (routes opt in with `api.web.deps.JSON_ONLY`).
 """
 
+from fastapi import Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.web.problems import Problem, problem_response
+from api.web.problems import Problem, UnsupportedMediaType, problem_response
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORBIDDEN = Problem(
@@ -46,3 +49,17 @@ class OriginCheckMiddleware:
             return origin in self.trusted_origins or origin == _own_origin(scope, headers)
         # No Origin: not a cross-origin browser request, unless the browser says it is.
         return headers.get("sec-fetch-site") != "cross-site"
+
+
+async def require_json_body(request: Request) -> None:
+    """Refuse bodies not declared as JSON: those are the ones a page may send cross-site."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        has_body = request.headers.get("content-length", "0") != "0" or (
+            "transfer-encoding" in request.headers
+        )
+        if has_body:
+            raise UnsupportedMediaType
+        return
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType

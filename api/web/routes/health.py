@@ -2,11 +2,12 @@
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy import text
 
-from api.store.tables import Health
+from api.web.deps import ServicesDep
 from api.web.problems import problem_responses
+from api.web.schemas import Health
 
 router = APIRouter(tags=["health"])
 
@@ -18,10 +19,9 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", responses=problem_responses(503))
-async def readyz(request: Request) -> Health:
+async def readyz(services: ServicesDep) -> Health:
     """The service can reach its database and may be sent traffic."""
-    settings = request.app.state.settings
-    async with asyncio.timeout(settings.database_connect_timeout + 1):
-        async with request.app.state.sessionmaker() as session:
-            await session.execute(text("SELECT 1"))
+    async with asyncio.timeout(services.settings.database_connect_timeout + 1):
+        async with services.db_sessions() as db:
+            await db.execute(text("SELECT 1"))
     return Health(status="ready")

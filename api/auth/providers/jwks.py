@@ -1,0 +1,172 @@
+"""The provider's published signing keys (JWKS): fetched, cached and matched to tokens."""
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+from jwt import PyJWK
+
+from api.auth.providers.base import AssertionRejected, VerifierUnavailable
+from api.auth.providers.http import request
+
+logger = logging.getLogger("signet.verifier")
+
+# Asymmetric only: "none" and HMAC ("HS256" with the public key as secret) are never accepted.
+ALGORITHMS_BY_KEY_TYPE = {
+    "RSA": frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}),
+    "EC": frozenset({"ES256", "ES384", "ES512"}),
+    "OKP": frozenset({"EdDSA"}),
+}
+ALLOWED_ALGORITHMS = frozenset().union(*ALGORITHMS_BY_KEY_TYPE.values())
+CURVE_OF_ALGORITHM = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+MAX_DOCUMENT_BYTES = 256 * 1024
+# How long fetched keys are trusted without asking again, when the provider does not say.
+DEFAULT_KEYS_MAX_AGE = timedelta(hours=1)
+MIN_KEYS_MAX_AGE = timedelta(minutes=1)
+MAX_KEYS_MAX_AGE = timedelta(days=1)
+# At most one key fetch per this interval, whatever tokens arrive: unknown key ids are free to
+# forge, and a flood of them must not become a flood of requests to the provider.
+MIN_FETCH_INTERVAL = timedelta(seconds=10)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One of the provider's public keys, with what decides which algorithms it may verify."""
+
+    key: Any
+    key_type: str
+    curve: str | None
+    algorithm: str | None
+
+    def check_fits(self, algorithm: str) -> None:
+        if algorithm not in ALGORITHMS_BY_KEY_TYPE.get(self.key_type, frozenset()):
+            raise AssertionRejected(f"{algorithm} does not fit a {self.key_type} key")
+        curve = CURVE_OF_ALGORITHM.get(algorithm)
+        if curve is not None and self.curve != curve:
+            raise AssertionRejected(f"{algorithm} does not fit a {self.curve} key")
+        if self.algorithm is not None and self.algorithm != algorithm:
+            raise AssertionRejected("algorithm differs from the key's")
+
+
+class ProviderKeys:
+    """The provider's signing keys, cached for the whole process and fetched one at a time."""
+
+    def __init__(self, *, issuer: str, jwks_url: str | None, timeout: float) -> None:
+        self._issuer = issuer
+        self._jwks_url = jwks_url
+        self._timeout = timeout
+        self._keys: dict[str | None, SigningKey] = {}
+        self._fresh_until: datetime | None = None
+        self._last_attempt: datetime | None = None
+        self._fetching: asyncio.Task[None] | None = None
+
+    async def key_for(
+        self, kid: str | None, *, client: httpx.AsyncClient, now: datetime
+    ) -> SigningKey:
+        """The key with this id; fetches when the cache is stale or the id is new to it."""
+        stale = self._fresh_until is None or now >= self._fresh_until
+        if (stale or kid not in self._keys) and self._may_fetch(now):
+            try:
+                await self._fetch_once(client, now)
+            except VerifierUnavailable:
+                if not self._keys:
+                    raise
+                logger.warning("provider keys unavailable; using the keys fetched before")
+        if kid in self._keys:
+            return self._keys[kid]
+        if not self._keys:
+            raise VerifierUnavailable("no provider keys yet")
+        raise AssertionRejected(f"unknown key id {kid!r:.80}")
+
+    def _may_fetch(self, now: datetime) -> bool:
+        return (
+            self._fetching is not None
+            or self._last_attempt is None
+            or now - self._last_attempt >= MIN_FETCH_INTERVAL
+        )
+
+    async def _fetch_once(self, client: httpx.AsyncClient, now: datetime) -> None:
+        # Concurrent callers share one fetch; shielded so one caller's cancellation spares it.
+        if self._fetching is None:
+            self._last_attempt = now
+            self._fetching = asyncio.ensure_future(self._fetch(client, now))
+            self._fetching.add_done_callback(self._fetched)
+        await asyncio.shield(self._fetching)
+
+    def _fetched(self, task: asyncio.Task[None]) -> None:
+        self._fetching = None
+        if not task.cancelled():
+            task.exception()  # retrieved here, so an unawaited failure is not reported twice
+
+    async def _fetch(self, client: httpx.AsyncClient, now: datetime) -> None:
+        jwks_url = self._jwks_url or await self._discover(client)
+        answer = await request(
+            client, "GET", jwks_url, http_timeout=self._timeout, max_bytes=MAX_DOCUMENT_BYTES
+        )
+        if answer.status_code != 200:
+            raise VerifierUnavailable(f"keys: HTTP {answer.status_code}")
+        keys = _signing_keys(answer.json_object().get("keys"))
+        if not keys:
+            raise VerifierUnavailable("keys: no usable signing key")
+        self._keys = keys
+        self._fresh_until = now + _max_age(answer.headers.get("cache-control", ""))
+
+    async def _discover(self, client: httpx.AsyncClient) -> str:
+        url = f"{self._issuer.rstrip('/')}/.well-known/openid-configuration"
+        answer = await request(
+            client, "GET", url, http_timeout=self._timeout, max_bytes=MAX_DOCUMENT_BYTES
+        )
+        if answer.status_code != 200:
+            raise VerifierUnavailable(f"discovery: HTTP {answer.status_code}")
+        document = answer.json_object()
+        jwks_uri = document.get("jwks_uri")
+        if document.get("issuer") != self._issuer or not isinstance(jwks_uri, str):
+            raise VerifierUnavailable("discovery: wrong issuer or no jwks_uri")
+        self._jwks_url = jwks_uri
+        return jwks_uri
+
+
+def _signing_keys(entries: object) -> dict[str | None, SigningKey]:
+    keys: dict[str | None, SigningKey] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig" or "d" in entry:
+            continue
+        if entry.get("kty") not in ALGORITHMS_BY_KEY_TYPE:
+            continue
+        try:
+            jwk = PyJWK(entry, algorithm=_declared_or_any_algorithm(entry))
+        except (jwt.PyJWKError, ValueError, TypeError):
+            logger.warning("skipping an unusable provider key")
+            continue
+        declared = entry.get("alg")
+        keys[entry.get("kid")] = SigningKey(
+            key=jwk.key,
+            key_type=entry["kty"],
+            curve=entry.get("crv"),
+            algorithm=declared if isinstance(declared, str) else None,
+        )
+    return keys
+
+
+def _declared_or_any_algorithm(entry: dict[str, Any]) -> str:
+    # PyJWK needs an algorithm to load a key; which one the token uses is checked per token.
+    declared = entry.get("alg")
+    if isinstance(declared, str):
+        return declared
+    if entry["kty"] == "EC":
+        curves = {curve: alg for alg, curve in CURVE_OF_ALGORITHM.items()}
+        return curves.get(entry.get("crv", ""), "ES256")
+    return {"RSA": "RS256", "OKP": "EdDSA"}[entry["kty"]]
+
+
+def _max_age(cache_control: str) -> timedelta:
+    match = _MAX_AGE.search(cache_control)
+    if match is None:
+        return DEFAULT_KEYS_MAX_AGE
+    return max(MIN_KEYS_MAX_AGE, min(timedelta(seconds=int(match[1])), MAX_KEYS_MAX_AGE))

@@ -1,0 +1,106 @@
+"""How a token travels: in the session cookie, or in an `Authorization: Bearer` header.
+
+The one module of the domain that knows requests and responses (as fastapi-users' transports).
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from fastapi import Request, Response
+from sqlmodel import Field, SQLModel
+
+from api.auth.tokens import TokenKind
+from api.config import Settings
+from api.store.tables import UserPublic
+
+
+class BearerToken(SQLModel):
+    """A session for a client that sends `Authorization: Bearer` instead of a cookie."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth 2 token type, not a secret)
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class Transport(Protocol):
+    """Carries tokens of one kind to the client; the kind is also the token's salt."""
+
+    kind: TokenKind
+    # Whether a session used with this transport comes back re-issued (slides).
+    slides: bool
+
+    def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response: ...
+
+    def refresh(self, response: Response, *, token: str, max_age: int) -> None: ...
+
+
+class CookieTransport:
+    """The HttpOnly session cookie; the answer to a login is the user."""
+
+    kind = TokenKind.COOKIE
+    slides = True
+
+    def __init__(self, *, name: str, secure: bool) -> None:
+        self.name = name
+        self._secure = secure
+
+    def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response:
+        response = Response(user.model_dump_json(), media_type="application/json")
+        self.refresh(response, token=token, max_age=max_age)
+        return response
+
+    def refresh(self, response: Response, *, token: str, max_age: int) -> None:
+        response.set_cookie(
+            self.name,
+            token,
+            max_age=max_age,
+            path="/",
+            secure=self._secure,
+            httponly=True,
+            samesite="lax",
+        )
+        response.headers["Cache-Control"] = "no-store"
+
+    def logout_response(self) -> Response:
+        """204, telling the browser to forget the cookie (set with the attributes it had)."""
+        response = Response(status_code=204)
+        self.refresh(response, token="", max_age=0)
+        return response
+
+
+class BearerTransport:
+    """A token the client keeps and sends back; never re-issued."""
+
+    kind = TokenKind.BEARER
+    slides = False
+
+    def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response:
+        body = BearerToken(access_token=token, expires_in=max_age)
+        return Response(
+            body.model_dump_json(),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def refresh(self, response: Response, *, token: str, max_age: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class Transports:
+    cookie: CookieTransport
+    bearer: BearerTransport
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Transports":
+        cookie = CookieTransport(name=settings.cookie_name, secure=settings.cookie_secure)
+        return cls(cookie=cookie, bearer=BearerTransport())
+
+    def presented(self, request: Request) -> tuple[Transport, str | None]:
+        """The token a request presents, and its transport. An Authorization header, even a bad
+        one, wins over the cookie."""
+        authorization = request.headers.get("authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            return self.bearer, token.strip() if scheme.lower() == "bearer" else None
+        return self.cookie, request.cookies.get(self.cookie.name)

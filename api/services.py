@@ -1,0 +1,171 @@
+"""Services: everything the routes use, built once per process by the lifespan.
+
+The one module that touches `app.state`. Tests replace a collaborator by building Services with
+`open_services(settings, clock=…, provider=…, http_client=…)` and handing them to `create_app`.
+"""
+
+import asyncio
+import gc
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import Scope
+
+from api.auth.providers.base import Provider
+from api.auth.providers.registry import build_provider
+from api.auth.rate_limit import SignInLimits
+from api.auth.service import AuthService
+from api.auth.session_cache import SessionCache
+from api.auth.sessions import Sessions
+from api.auth.transports import Transports
+from api.clock import Clock, Timer, monotonic, utcnow
+from api.config import Settings
+from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
+from api.store.db import create_db_sessions, create_engine
+from api.store.sign_in_writer import SignInWriter
+
+logger = logging.getLogger("signet")
+
+HTTP_POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    db_sessions: async_sessionmaker[AsyncSession]
+    http_client: httpx.AsyncClient
+    provider: Provider
+    transports: Transports
+    sessions: Sessions
+    auth: AuthService
+
+
+def new_metrics(settings: Settings) -> Metrics:
+    return PrometheusMetrics() if settings.metrics else NoMetrics()
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    timer: Timer = monotonic,
+    metrics: Metrics | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    provider: Provider | None = None,
+) -> AsyncIterator[Services]:
+    """Services for `settings`, closed on exit; what is handed in is used and left open."""
+    async with AsyncExitStack() as stack:
+        engine = create_engine(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+        )
+        stack.push_async_callback(engine.dispose)
+        db_sessions = create_db_sessions(engine)
+        if http_client is None:
+            http_client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    limits=HTTP_POOL_LIMITS,
+                    timeout=settings.verifier_timeout,
+                    follow_redirects=False,
+                    headers={"User-Agent": "signet"},
+                )
+            )
+        writer = SignInWriter(db_sessions)
+        stack.push_async_callback(writer.aclose)
+        sessions = Sessions(
+            db_sessions=db_sessions,
+            cache=SessionCache(ttl=settings.session_cache_ttl, timer=timer),
+            writer=writer,
+        )
+        metrics = metrics or new_metrics(settings)
+        limits = SignInLimits(
+            per_address=settings.rate_limit_per_address,
+            per_identity=settings.rate_limit_per_identity,
+            timer=timer,
+        )
+        yield Services(
+            settings=settings,
+            clock=clock,
+            metrics=metrics,
+            db_sessions=db_sessions,
+            http_client=http_client,
+            provider=provider or build_provider(settings, client=http_client, clock=clock),
+            transports=Transports.from_settings(settings),
+            sessions=sessions,
+            auth=AuthService(
+                settings=settings, clock=clock, sessions=sessions, limits=limits, metrics=metrics
+            ),
+        )
+
+
+def lifespan(
+    settings: Settings, *, services: Services | None, metrics: Metrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: opens the services (unless handed ready-made ones), and purges expired
+    sessions while it runs."""
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            running = (
+                services
+                if services is not None
+                else await stack.enter_async_context(open_services(settings, metrics=metrics))
+            )
+            # On app.state rather than lifespan state, so that in-process clients (httpx's
+            # ASGITransport inside `app.router.lifespan_context(app)`) see them too.
+            app.state.services = running
+            stack.callback(delattr, app.state, "services")
+            purger = asyncio.create_task(purge_expired_sessions_every(running))
+            # Everything loaded so far lives as long as the process: keep it out of the garbage
+            # collector's full scans, which otherwise stall a request now and then.
+            gc.freeze()
+            try:
+                yield
+            finally:
+                # Stopped before the services close, so it is never cut off mid-query.
+                purger.cancel()
+                with suppress(asyncio.CancelledError):
+                    await purger
+
+    return run
+
+
+async def purge_expired_sessions_every(services: Services) -> None:
+    """Delete expired session rows now and then, so they never pile up; each worker may run it."""
+    while True:
+        try:
+            purged = await services.sessions.purge_expired(now=services.clock())
+            if purged:
+                logger.info("purged %d expired sessions", purged)
+        except Exception:
+            logger.exception("purging expired sessions failed; will try again")
+        await asyncio.sleep(services.settings.session_purge_interval)
+
+
+def services_of(app: Any) -> Services:
+    """The services of a running app (its lifespan has started)."""
+    services: Services = app.state.services
+    return services
+
+
+def services_in(scope: Scope) -> Services:
+    """The services of the app serving this ASGI scope."""
+    return services_of(scope["app"])
+
+
+async def get_services(request: Request) -> Services:
+    """The dependency every other one starts from."""
+    return services_of(request.app)

@@ -1,0 +1,41 @@
+"""The OpenAPI document: the two session schemes, and errors filed as problems."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.web.problems import PROBLEM_MEDIA_TYPE
+
+
+def openapi_for(app: FastAPI, *, cookie_name: str) -> Callable[[], dict[str, Any]]:
+    """`app.openapi`, built once, with the security schemes and problem media types."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "SessionCookie": {"type": "apiKey", "in": "cookie", "name": cookie_name},
+                "BearerToken": {"type": "http", "scheme": "bearer"},
+            }
+            _errors_as_problems(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
+def _errors_as_problems(schema: dict[str, Any]) -> None:
+    # FastAPI files every documented response under the route's media type; errors are problems.
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
