@@ -1,7 +1,7 @@
 """RFC 9457 problem details: the one shape of every error Signet answers."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -106,48 +106,60 @@ async def _problem_error(_request: Request, error: Exception) -> JSONResponse:
     return problem_response(error.problem, error.headers)
 
 
-async def _assertion_rejected(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, AssertionRejected)
-    problem = Problem(
-        type=PROBLEM_TYPE_BASE + "assertion-rejected",
-        title="Assertion rejected",
-        status=401,
-        detail="The identity provider did not vouch for this assertion.",
-    )
-    return problem_response(problem)
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, round(seconds)))}
 
 
-async def _too_many_requests(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, TooManyRequests)
-    problem = Problem(
-        type=PROBLEM_TYPE_BASE + "too-many-requests",
-        title="Too many requests",
-        status=429,
-        detail="Too many sign-in attempts; wait before trying again.",
-    )
-    return problem_response(problem, {"Retry-After": str(max(1, round(error.retry_after + 0.5)))})
+# The domain's errors, each with its problem and the headers it adds.
+_DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str, str]]]] = {
+    AssertionRejected: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "assertion-rejected",
+            title="Assertion rejected",
+            status=401,
+            detail="The identity provider did not vouch for this assertion.",
+        ),
+        lambda _error: {},
+    ),
+    TooManyRequests: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "too-many-requests",
+            title="Too many requests",
+            status=429,
+            detail="Too many sign-in attempts; wait before trying again.",
+        ),
+        lambda error: _retry_after(error.retry_after + 0.5),
+    ),
+    VerifierUnavailable: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "verifier-unavailable",
+            title="Verifier unavailable",
+            status=503,
+            detail="The identity verifier could not be reached; try again shortly.",
+        ),
+        lambda error: _retry_after(error.retry_after),
+    ),
+}
 
 
-async def _verifier_unavailable(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, VerifierUnavailable)
-    problem = Problem(
-        type=PROBLEM_TYPE_BASE + "verifier-unavailable",
-        title="Verifier unavailable",
-        status=503,
-        detail="The identity verifier could not be reached; try again shortly.",
-    )
-    return problem_response(problem, {"Retry-After": str(error.retry_after)})
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    problem, headers = _DOMAIN_PROBLEMS[type(error)]
+    return problem_response(problem, headers(error))
+
+
+_DATABASE_UNAVAILABLE_PROBLEM = Problem(
+    type=PROBLEM_TYPE_BASE + "database-unavailable",
+    title="Service unavailable",
+    status=503,
+    detail="The service cannot reach its database; try again shortly.",
+)
 
 
 async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", type(error).__name__)
-    problem = Problem(
-        type=PROBLEM_TYPE_BASE + "database-unavailable",
-        title="Service unavailable",
-        status=503,
-        detail="The service cannot reach its database; try again shortly.",
+    return problem_response(
+        _DATABASE_UNAVAILABLE_PROBLEM, _retry_after(DEFAULT_RETRY_AFTER_SECONDS)
     )
-    return problem_response(problem, {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
 
 
 # What a database that is down or unreachable raises, through SQLAlchemy or around it.
@@ -190,9 +202,8 @@ async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error as application/problem+json."""
     app.add_exception_handler(ProblemError, _problem_error)
-    app.add_exception_handler(AssertionRejected, _assertion_rejected)
-    app.add_exception_handler(VerifierUnavailable, _verifier_unavailable)
-    app.add_exception_handler(TooManyRequests, _too_many_requests)
+    for domain_error in _DOMAIN_PROBLEMS:
+        app.add_exception_handler(domain_error, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
