@@ -1,15 +1,23 @@
 """Settings, read once from `SIGNET_*` environment variables and validated at start-up."""
 
 import logging
+import os
 import re
 import secrets
 from functools import lru_cache
 from ipaddress import ip_network
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api.auth.providers.config import (
+    ProviderConfig,
+    parse_provider,
+    provider_names,
+    variables_of,
+)
+from api.urls import is_http_url, is_https_or_loopback, origin, origin_of
 
 logger = logging.getLogger("signet.config")
 
@@ -20,29 +28,10 @@ DAY = 24 * 60 * 60
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
-def _origin(value: str) -> str:
-    """`value` as a bare origin (scheme://host[:port]), or ValueError."""
-    parts = urlsplit(value.strip())
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValueError(f"{value!r} is not an origin like https://app.example")
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def _long_enough(key: SecretStr) -> SecretStr:
     if len(key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
         raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
     return key
-
-
-def _is_https_or_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" or parts.hostname in ("localhost", "127.0.0.1", "::1")
 
 
 def _comma_separated(value: object) -> object:
@@ -69,7 +58,15 @@ class Settings(BaseSettings):
     database_connect_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     # Required in production; development fills them in (see _development_defaults).
     secret_key: SecretStr
+    # The Persona audience and a trusted origin; defaults to the origin of public_url.
     audience: str
+    # Where browsers reach Signet; redirect-flow callbacks are {public_url}/auth/providers/….
+    public_url: str | None = None
+    # The providers offered, in display order; each configured by SIGNET_PROVIDER_<NAME>_*.
+    providers: CommaSeparated = ()
+    # Those SIGNET_PROVIDER_* variables (read from the environment unless given).
+    provider_variables: dict[str, str] = Field(default_factory=dict, repr=False)
+    # Without SIGNET_PROVIDERS, one provider: named after `verifier`, configured below.
     verifier: Literal["persona", "oidc"] = "persona"
     # Persona: the remote-verification endpoint.
     verifier_url: str | None = None
@@ -115,14 +112,17 @@ class Settings(BaseSettings):
             raise ValueError("must be a cookie-name token (letters, digits and -_.)")
         return value
 
-    @field_validator("verifier_url", "oidc_issuer", "oidc_jwks_url")
+    @field_validator("verifier_url", "oidc_issuer", "oidc_jwks_url", "public_url")
     @classmethod
     def _is_http(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError("must be an http(s) URL")
+        if value is not None and not is_http_url(value):
+            raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _provider_names(cls, value: object) -> object:
+        return provider_names(value)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -142,10 +142,18 @@ class Settings(BaseSettings):
         return _comma_separated(value)
 
     @model_validator(mode="after")
-    def _verifier_is_configured(self) -> "Settings":
-        if self.verifier == "persona" and self.verifier_url is None:
+    def _providers_are_configured(self) -> "Settings":
+        if self.providers:
+            legacy = sorted(_SINGLE_PROVIDER_FIELDS & self.model_fields_set)
+            if legacy:
+                names = ", ".join(f"SIGNET_{name.upper()}" for name in legacy)
+                raise ValueError(
+                    f"{names}: describe one provider; with SIGNET_PROVIDERS use "
+                    "SIGNET_PROVIDER_<NAME>_* instead"
+                )
+        elif self.verifier == "persona" and self.verifier_url is None:
             raise ValueError("SIGNET_VERIFIER=persona needs SIGNET_VERIFIER_URL")
-        if self.verifier == "oidc" and not (self.oidc_issuer and self.oidc_client_ids):
+        elif self.verifier == "oidc" and not (self.oidc_issuer and self.oidc_client_ids):
             raise ValueError(
                 "SIGNET_VERIFIER=oidc needs SIGNET_OIDC_ISSUER and SIGNET_OIDC_CLIENT_IDS"
             )
@@ -156,21 +164,58 @@ class Settings(BaseSettings):
                 ("SIGNET_OIDC_ISSUER", self.oidc_issuer),
                 ("SIGNET_OIDC_JWKS_URL", self.oidc_jwks_url),
             ):
-                if url is not None and not _is_https_or_loopback(url):
+                if url is not None and not is_https_or_loopback(url):
                     raise ValueError(f"{name} must use https in production")
+        self.provider_configs  # noqa: B018 (parsed now, so a mistake stops the start)
         return self
+
+    @property
+    def provider_configs(self) -> tuple[ProviderConfig, ...]:
+        """The providers offered, in display order."""
+        if not self.providers:
+            return (self._single_provider(),)
+        return tuple(
+            parse_provider(
+                name,
+                variables_of(name, self.provider_variables),
+                production=not self.is_development,
+            )
+            for name in self.providers
+        )
+
+    def _single_provider(self) -> ProviderConfig:
+        if self.verifier == "oidc":
+            client_ids = self.oidc_client_ids
+            return ProviderConfig(
+                name="oidc",
+                kind="oidc",
+                display_name="OpenID Connect",
+                trust_email=False,
+                issuer=self.oidc_issuer,
+                client_id=client_ids[0] if client_ids else None,
+                extra_client_ids=client_ids[1:],
+                scopes=("openid", "email", "profile"),
+                jwks_url=self.oidc_jwks_url,
+            )
+        return ProviderConfig(
+            name="persona",
+            kind="persona",
+            display_name="Persona",
+            trust_email=True,
+            verifier_url=self.verifier_url,
+        )
 
     @field_validator("audience")
     @classmethod
-    def _audience_is_an_origin(cls, value: str) -> str:
-        return _origin(value)
+    def _audience_is_anorigin(cls, value: str) -> str:
+        return origin(value)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _allowed_origins_are_origins(cls, value: object) -> object:
         value = _comma_separated(value)
         if isinstance(value, tuple | list):
-            return tuple(_origin(str(item)) for item in value)
+            return tuple(origin(str(item)) for item in value)
         return value
 
     @field_validator("secret_key_fallbacks", mode="before")
@@ -190,15 +235,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _development_defaults(cls, data: Any) -> Any:
-        """In development, point at the built-in identity provider on the quickstart address."""
-        if not isinstance(data, dict) or data.get("env", "development") != "development":
+    def _defaults(cls, data: Any) -> Any:
+        """Provider variables from the environment; the audience from the public URL; and in
+        development, the built-in identity provider on the quickstart address."""
+        if not isinstance(data, dict):
             return data
         data = dict(data)
+        if "provider_variables" not in data:
+            data["provider_variables"] = {
+                key: value
+                for key, value in os.environ.items()
+                if key.upper().startswith("SIGNET_PROVIDER_")
+            }
+        if data.get("audience") is None and isinstance(data.get("public_url"), str):
+            data["audience"] = origin_of(data["public_url"])
+        if data.get("env", "development") != "development":
+            return data
         if data.get("secret_key") is None:
             logger.warning("SIGNET_SECRET_KEY is unset: sessions last until the server restarts")
             data["secret_key"] = secrets.token_urlsafe(32)
-        if data.get("verifier", "persona") == "persona":
+        if not data.get("providers") and data.get("verifier", "persona") == "persona":
             data.setdefault("verifier_url", f"{DEV_ORIGIN}/dev-idp/verify")
         data.setdefault("audience", DEV_ORIGIN)
         return data
@@ -207,6 +263,12 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_key_is_long(cls, value: SecretStr) -> SecretStr:
         return _long_enough(value)
+
+
+# The settings of the single provider, refused beside SIGNET_PROVIDERS.
+_SINGLE_PROVIDER_FIELDS = frozenset(
+    {"verifier", "verifier_url", "oidc_issuer", "oidc_client_ids", "oidc_jwks_url"}
+)
 
 
 class InvalidSettings(Exception):
@@ -218,9 +280,9 @@ def describe_errors(error: ValidationError) -> str:
     lines = []
     for problem in error.errors(include_url=False, include_input=False):
         field = str(problem["loc"][0]) if problem["loc"] else ""
-        name = f"SIGNET_{field.upper()}" if field else "settings"
         message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
+        # Messages about the settings as a whole name their variables themselves.
+        lines.append(f"SIGNET_{field.upper()}: {message}" if field else message)
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import Scope
 
 from api.auth.providers.base import Provider
-from api.auth.providers.registry import build_provider
+from api.auth.providers.registry import Providers, build_providers
 from api.auth.rate_limit import SignInLimits
 from api.auth.service import AuthService
 from api.auth.session_cache import SessionCache
@@ -42,7 +42,7 @@ class Services:
     metrics: Metrics
     db_sessions: async_sessionmaker[AsyncSession]
     http_client: httpx.AsyncClient
-    provider: Provider
+    providers: Providers
     transports: Transports
     sessions: Sessions
     auth: AuthService
@@ -62,7 +62,8 @@ async def open_services(
     http_client: httpx.AsyncClient | None = None,
     provider: Provider | None = None,
 ) -> AsyncIterator[Services]:
-    """Services for `settings`, closed on exit; what is handed in is used and left open."""
+    """Services for `settings`, closed on exit; what is handed in is used and left open
+    (`provider` answers for every configured provider)."""
     async with AsyncExitStack() as stack:
         engine = create_engine(
             settings.database_url,
@@ -101,7 +102,7 @@ async def open_services(
             metrics=metrics,
             db_sessions=db_sessions,
             http_client=http_client,
-            provider=provider or build_provider(settings, client=http_client, clock=clock),
+            providers=build_providers(settings, client=http_client, clock=clock, stand_in=provider),
             transports=Transports.from_settings(settings),
             sessions=sessions,
             auth=AuthService(

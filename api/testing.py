@@ -21,6 +21,7 @@ class FakeProvider:
     identities: dict[str, str] = field(default_factory=dict)
     unavailable: bool = False
     seen: list[str] = field(default_factory=list)
+    name: str = "fake"
 
     def accept(self, assertion: str, *, email: str) -> str:
         """Make `assertion` prove `email`; returns the assertion for convenience."""

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth.providers.registry import build_provider
+from api.auth.providers.registry import build_providers
 from api.clock import utcnow
 from api.config import Settings
 from api.web.deps import get_provider
@@ -32,8 +32,8 @@ async def dev_client(
     async with running(dev_settings) as app, client_of(app) as client:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport) as verifier_http:
-            provider = build_provider(dev_settings, client=verifier_http, clock=utcnow)
-            app.dependency_overrides[get_provider] = lambda: provider
+            providers = build_providers(dev_settings, client=verifier_http, clock=utcnow)
+            app.dependency_overrides[get_provider] = lambda: providers["persona"]
             yield client
 
 

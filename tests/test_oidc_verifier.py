@@ -81,6 +81,7 @@ def keys() -> ProviderKeys:
 @pytest.fixture
 def verifier(http_client: httpx.AsyncClient, keys: ProviderKeys, clock: FakeClock) -> OIDCProvider:
     return OIDCProvider(
+        name="idp",
         client=http_client,
         keys=keys,
         issuer=ISSUER,
@@ -407,7 +408,13 @@ async def test_a_configured_jwks_url_skips_discovery(
 ) -> None:
     keys = ProviderKeys(issuer=ISSUER, jwks_url=JWKS_URL, timeout=2.0)
     verifier = OIDCProvider(
-        client=http_client, keys=keys, issuer=ISSUER, client_ids=[CLIENT_ID], leeway=60, clock=clock
+        name="idp",
+        client=http_client,
+        keys=keys,
+        issuer=ISSUER,
+        client_ids=[CLIENT_ID],
+        leeway=60,
+        clock=clock,
     )
 
     await verifier.verify(make_token())
@@ -425,6 +432,7 @@ async def test_google_is_accepted_under_either_issuer_spelling(
 ) -> None:
     keys = ProviderKeys(issuer="https://accounts.google.com", jwks_url=JWKS_URL, timeout=2.0)
     verifier = OIDCProvider(
+        name="idp",
         client=http_client,
         keys=keys,
         issuer="https://accounts.google.com",

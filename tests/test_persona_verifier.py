@@ -18,7 +18,9 @@ AUDIENCE = "https://app.example"
 
 @pytest.fixture
 def verifier(clock: FakeClock, http_client: httpx.AsyncClient) -> PersonaProvider:
-    return PersonaProvider(client=http_client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock)
+    return PersonaProvider(
+        name="persona", client=http_client, url=URL, audience=AUDIENCE, timeout=2.0, clock=clock
+    )
 
 
 @pytest.fixture

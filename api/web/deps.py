@@ -19,6 +19,7 @@ from api.services import Services, get_services, services_of
 from api.web.client_address import client_address
 from api.web.middleware.csrf import require_json_body
 from api.web.problems import NotAuthenticated
+from api.web.schemas import LoginRequest
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 # State-changing routes that take a body refuse bodies that are not JSON (see csrf.py).
@@ -37,9 +38,9 @@ async def get_app_settings(services: ServicesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_provider(services: ServicesDep) -> Provider:
-    """The provider that verifies assertions."""
-    return services.provider
+async def get_provider(body: LoginRequest, services: ServicesDep) -> Provider:
+    """The provider that verifies the posted assertion: the one named, or the only one."""
+    return services.providers.for_assertion(body.provider)
 
 
 ProviderDep = Annotated[Provider, Depends(get_provider)]

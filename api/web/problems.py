@@ -17,6 +17,7 @@ from api.auth.providers.base import (
     AssertionRejected,
     VerifierUnavailable,
 )
+from api.auth.providers.registry import ProviderRequired, UnknownProvider
 from api.auth.rate_limit import TooManyRequests
 
 logger = logging.getLogger("signet.problems")
@@ -129,6 +130,24 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             detail="Too many sign-in attempts; wait before trying again.",
         ),
         lambda error: _retry_after(error.retry_after + 0.5),
+    ),
+    UnknownProvider: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "unknown-provider",
+            title="Unknown provider",
+            status=400,
+            detail="No provider of that name is offered; GET /auth/providers lists them.",
+        ),
+        lambda _error: {},
+    ),
+    ProviderRequired: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "provider-required",
+            title="Provider required",
+            status=400,
+            detail="Several providers are offered: say which issued the assertion.",
+        ),
+        lambda _error: {},
     ),
     VerifierUnavailable: (
         Problem(

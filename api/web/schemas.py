@@ -12,6 +12,23 @@ class LoginRequest(SQLModel):
     model_config = {"extra": "forbid"}
 
     assertion: StrictStr = Field(min_length=1, max_length=MAX_ASSERTION_LENGTH)
+    provider: StrictStr | None = Field(
+        default=None,
+        max_length=32,
+        description="The provider that issued the assertion; needed when several are offered.",
+    )
+
+
+class ProviderListing(SQLModel):
+    """A provider a person may sign in with."""
+
+    name: str
+    kind: str
+    display_name: str
+    start_url: str | None = Field(
+        description="Where a browser starts signing in; null for providers that only take a "
+        "posted assertion.",
+    )
 
 
 class Health(SQLModel):

@@ -46,6 +46,9 @@ class VerifierUnavailable(VerificationError):
 class Provider(Protocol):
     """Turns an assertion into an identity, or raises a `VerificationError`."""
 
+    # As SIGNET_PROVIDERS names it.
+    name: str
+
     async def verify(self, assertion: str) -> Identity: ...
 
 

@@ -26,6 +26,7 @@ class OIDCProvider:
     def __init__(
         self,
         *,
+        name: str,
         client: httpx.AsyncClient,
         keys: ProviderKeys,
         issuer: str,
@@ -33,6 +34,7 @@ class OIDCProvider:
         leeway: int,
         clock: Clock,
     ) -> None:
+        self.name = name
         self._client = client
         self._keys = keys
         self._issuers = ISSUER_ALIASES.get(issuer, frozenset({issuer}))

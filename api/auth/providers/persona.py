@@ -25,12 +25,14 @@ class PersonaProvider:
     def __init__(
         self,
         *,
+        name: str,
         client: httpx.AsyncClient,
         url: str,
         audience: str,
         timeout: float,
         clock: Clock,
     ) -> None:
+        self.name = name
         self._client = client
         self._url = url
         self._audience = audience
