@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """The service for `settings` (else the environment), or around ready-made `services`,
     which the caller opened and will close."""
     if services is not None:
+        if settings is not None:
+            raise TypeError("give create_app settings or services, not both")
         settings = services.settings
     elif settings is None:
         try:

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.types import Scope
 
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
@@ -160,11 +159,6 @@ def services_of(app: Any) -> Services:
     """The services of a running app (its lifespan has started)."""
     services: Services = app.state.services
     return services
-
-
-def services_in(scope: Scope) -> Services:
-    """The services of the app serving this ASGI scope."""
-    return services_of(scope["app"])
 
 
 async def get_services(request: Request) -> Services:

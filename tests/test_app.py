@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.auth.providers.base import AssertionRejected
 from api.config import Settings
 from api.services import services_of
 from api.testing import FakeProvider
@@ -152,3 +153,23 @@ def test_every_route_has_a_one_line_description(openapi: dict[str, object]) -> N
             description = operation.get("description", "")
             assert description, f"{method.upper()} {path} has no description"
             assert "\n" not in description
+
+
+async def test_a_subclass_of_a_domain_error_gets_its_bases_problem(settings: Settings) -> None:
+    class Expired(AssertionRejected):
+        pass
+
+    app = create_app(settings)
+    broken = APIRouter()
+
+    @broken.get("/expired")
+    async def fail() -> None:
+        raise Expired("expired")
+
+    app.include_router(broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
+        response = await client.get("/expired")
+
+    assert response.status_code == 401
+    assert response.json()["type"] == "urn:signet:problem:assertion-rejected"

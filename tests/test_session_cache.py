@@ -109,3 +109,20 @@ async def test_one_waiter_giving_up_does_not_cancel_the_shared_check(cache: Sess
     release.set()
 
     assert await patient is not None
+
+
+async def test_a_check_in_flight_during_a_revocation_is_not_cached(cache: SessionCache) -> None:
+    digest = token_digest("cookie", "token")
+    database_answered = asyncio.Event()
+
+    async def slow_check() -> CheckedSession:
+        await database_answered.wait()  # the row was read before the revocation committed
+        return checked()
+
+    in_flight = asyncio.create_task(cache.get_or_check(digest, slow_check))
+    await asyncio.sleep(0)  # let the check start
+    cache.forget_session("sid")
+    database_answered.set()
+
+    assert await in_flight is not None  # the request that asked still gets its answer...
+    assert cache.get(digest) is None  # ...but the revoked session is not kept for the next one

@@ -105,11 +105,16 @@ class AuthService:
         if not token:
             return None
         settings, now = self._settings, self._clock()
-        checked = await self._sessions.find(
-            token_digest(transport.kind, token),
-            read=lambda: read_token(settings=settings, kind=transport.kind, token=token, now=now),
-            now=now,
-        )
+        digest = token_digest(transport.kind, token)
+        checked = self._sessions.cached(digest)
+        if checked is None:
+            checked = await self._sessions.find(
+                digest,
+                read=lambda: read_token(
+                    settings=settings, kind=transport.kind, token=token, now=now
+                ),
+                now=now,
+            )
         if checked is None:
             return None
         # The timeouts are checked on every request, cached or not.
@@ -145,15 +150,15 @@ class AuthService:
 
     async def sign_out(self, authentication: Authentication) -> None:
         """End this session, wherever its tokens are."""
-        await self._sessions.revoke(session_id=authentication.claims.session_id)
+        await self._sessions.revoke_session(authentication.claims.session_id)
 
     async def sign_out_everywhere(self, email: str) -> int:
         """End every session of the user; returns how many there were."""
-        return await self._sessions.revoke(email=email)
+        return await self._sessions.revoke_user(email)
 
     async def delete_user(self, email: str) -> None:
         """Delete the user and end every session of theirs."""
-        await self._sessions.revoke(email=email, delete=True)
+        await self._sessions.revoke_user(email, delete_too=True)
 
     def _record_login(self, transport: Transport, *, outcome: str, email: str = "") -> None:
         details = {"event": "login", "kind": str(transport.kind), "outcome": outcome}

@@ -47,6 +47,8 @@ class SessionCache:
         self._max_entries = max_entries
         self._timer = timer
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        # Counts evictions: a check that began before one must not put back what it removed.
+        self._evictions = 0
         self._checking: dict[bytes, asyncio.Future[CheckedSession | None]] = {}
 
     def get(self, digest: bytes) -> CheckedSession | None:
@@ -72,17 +74,20 @@ class SessionCache:
             return session
         checking = self._checking.get(digest)
         if checking is None:
-            checking = asyncio.ensure_future(self._check_and_put(digest, check))
+            checking = asyncio.ensure_future(self._check_and_put(digest, check, self._evictions))
             self._checking[digest] = checking
             checking.add_done_callback(lambda _: self._checking.pop(digest, None))
         # Shielded: one request giving up must not cancel the check the others wait for.
         return await asyncio.shield(checking)
 
     async def _check_and_put(
-        self, digest: bytes, check: Callable[[], Awaitable[CheckedSession | None]]
+        self,
+        digest: bytes,
+        check: Callable[[], Awaitable[CheckedSession | None]],
+        evictions: int,
     ) -> CheckedSession | None:
         session = await check()
-        if session is not None:
+        if session is not None and evictions == self._evictions:
             self.put(digest, session)
         return session
 
@@ -106,6 +111,7 @@ class SessionCache:
         self._forget(lambda session: session.user.email == email)
 
     def _forget(self, matches: Callable[[CheckedSession], bool]) -> None:
+        self._evictions += 1
         # A linear scan: revocations are rare next to checks, and the cache is bounded.
         stale = [digest for digest, entry in self._entries.items() if matches(entry.session)]
         for digest in stale:

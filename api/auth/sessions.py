@@ -1,7 +1,7 @@
-"""Sessions: started by the sign-in writer, checked through the session cache, ended by
-`revoke()`, the one place a session ends before its time."""
+"""Sessions: started by the sign-in writer, checked through the session cache, and ended before
+their time only through `_revoke()`, which `revoke_session` and `revoke_user` share."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,10 +40,14 @@ class Sessions:
         """Create or stamp the user and start a session, durably, before any token is sent."""
         return await self._writer.sign_in(email=email, now=now, lifetime=lifetime)
 
+    def cached(self, digest: bytes) -> CheckedSession | None:
+        """The session a token (by its digest) names, if this process checked it lately."""
+        return self._cache.get(digest)
+
     async def find(
         self, digest: bytes, *, read: Callable[[], SessionClaims | None], now: datetime
     ) -> CheckedSession | None:
-        """The live session a token (by its digest) names: cached, or `read` and one SELECT."""
+        """The live session a token names: cached, or `read` and one SELECT."""
         return await self._cache.get_or_check(digest, lambda: self._load(read, now))
 
     async def _load(
@@ -67,29 +71,37 @@ class Sessions:
             .encode(),
         )
 
-    async def revoke(
-        self, *, session_id: str | None = None, email: str | None = None, delete: bool = False
-    ) -> int:
-        """End one session, or every session of `email` (and the user too, with `delete`).
+    async def revoke_session(self, session_id: str) -> int:
+        """End one session, wherever its tokens are; returns 1, or 0 if it had ended."""
 
-        The rows go in one transaction, and this process's cache forgets them at once; other
-        processes stop trusting their cached copies within the cache TTL. Returns how many
-        sessions ended.
-        """
-        if (session_id is None) == (email is None):
-            raise TypeError("revoke one session or one user's sessions")
-        async with self._db_sessions() as db:
-            if session_id is not None:
-                ended = await delete_session(db=db, session_id=session_id)
-            elif email is not None:
-                ended = await delete_user_sessions(db=db, email=email)
-                if delete:
-                    await delete_user(db=db, email=email)
-            await db.commit()
-        if session_id is not None:
-            self._cache.forget_session(session_id)
-        elif email is not None:
-            self._cache.forget_user(email)
+        async def delete(db: AsyncSession) -> int:
+            return await delete_session(db=db, session_id=session_id)
+
+        return await self._revoke(delete, lambda: self._cache.forget_session(session_id))
+
+    async def revoke_user(self, email: str, *, delete_too: bool = False) -> int:
+        """End every session of `email` (and delete the user too, with `delete_too`)."""
+
+        async def delete(db: AsyncSession) -> int:
+            ended = await delete_user_sessions(db=db, email=email)
+            if delete_too:
+                await delete_user(db=db, email=email)
+            return ended
+
+        return await self._revoke(delete, lambda: self._cache.forget_user(email))
+
+    async def _revoke(
+        self, delete: Callable[[AsyncSession], Awaitable[int]], forget: Callable[[], None]
+    ) -> int:
+        """The one revocation point: the rows go in one transaction, and this process's cache
+        forgets them however the transaction ends; other processes stop trusting their cached
+        copies within the cache TTL. Returns how many sessions ended."""
+        try:
+            async with self._db_sessions() as db:
+                ended = await delete(db)
+                await db.commit()
+        finally:
+            forget()
         return ended
 
     async def purge_expired(self, *, now: datetime) -> int:

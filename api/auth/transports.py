@@ -31,7 +31,9 @@ class Transport(Protocol):
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response: ...
 
-    def refresh(self, response: Response, *, token: str, max_age: int) -> None: ...
+    def set_token(self, response: Response, *, token: str, max_age: int) -> None:
+        """Send a re-issued token with `response`, where this transport can."""
+        ...
 
 
 class CookieTransport:
@@ -46,10 +48,10 @@ class CookieTransport:
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response:
         response = Response(user.model_dump_json(), media_type="application/json")
-        self.refresh(response, token=token, max_age=max_age)
+        self.set_token(response, token=token, max_age=max_age)
         return response
 
-    def refresh(self, response: Response, *, token: str, max_age: int) -> None:
+    def set_token(self, response: Response, *, token: str, max_age: int) -> None:
         response.set_cookie(
             self.name,
             token,
@@ -64,7 +66,7 @@ class CookieTransport:
     def logout_response(self) -> Response:
         """204, telling the browser to forget the cookie (set with the attributes it had)."""
         response = Response(status_code=204)
-        self.refresh(response, token="", max_age=0)
+        self.set_token(response, token="", max_age=0)
         return response
 
 
@@ -82,7 +84,7 @@ class BearerTransport:
             headers={"Cache-Control": "no-store"},
         )
 
-    def refresh(self, response: Response, *, token: str, max_age: int) -> None:
+    def set_token(self, response: Response, *, token: str, max_age: int) -> None:
         pass
 
 

@@ -1,1 +1,2 @@
-"""Storage: the engine, the tables, and keyword-only data functions that never commit."""
+"""Storage: the engine, the tables, data functions that never commit, and the sign-in writer,
+which commits its batches."""

@@ -9,6 +9,7 @@ Under no load a batch is one login and the wait is one commit; under load the co
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +25,7 @@ MAX_BATCH = 256
 # How long the writer waits for more logins once one arrives. Under load this is what makes
 # batches (and so shares commits); next to a verifier round trip, 5 ms is little to add.
 LINGER_SECONDS = 0.005
-SignedIn = tuple[UserPublic, StartedSession]
+WrittenSignIn = tuple[UserPublic, StartedSession]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class Login:
     lifetime: int
 
 
-async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[SignedIn]:
+async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[WrittenSignIn]:
     """Create or stamp each user and start a new session per login, in one committed transaction."""
     latest: dict[str, datetime] = {}
     for login in logins:  # one row per email: an upsert may not touch a row twice
@@ -49,7 +50,7 @@ async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[S
 @dataclass
 class _Waiting:
     login: Login
-    answer: asyncio.Future[SignedIn] = field(
+    answer: asyncio.Future[WrittenSignIn] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -63,7 +64,7 @@ class SignInWriter:
         self._queued = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
-    async def sign_in(self, *, email: str, now: datetime, lifetime: int) -> SignedIn:
+    async def sign_in(self, *, email: str, now: datetime, lifetime: int) -> WrittenSignIn:
         waiting = _Waiting(Login(email=email, now=now, lifetime=lifetime))
         self._queue.append(waiting)
         self._queued.set()
@@ -72,12 +73,12 @@ class SignInWriter:
         return await waiting.answer
 
     async def aclose(self) -> None:
-        """Stop writing; logins still queued fail."""
+        """Stop writing, and wait until the writer has; logins still queued fail."""
         if self._writer is not None:
             self._writer.cancel()
-        for waiting in self._queue:
-            if not waiting.answer.done():
-                waiting.answer.set_exception(RuntimeError("signet is shutting down"))
+            with suppress(asyncio.CancelledError):
+                await self._writer
+        _fail(self._queue, RuntimeError("signet is shutting down"))
         self._queue.clear()
 
     async def _write_forever(self) -> None:
@@ -95,10 +96,17 @@ class SignInWriter:
                 results = await write_sign_ins(db=db, logins=[waiting.login for waiting in batch])
         except Exception as error:
             logger.exception("writing %d sign-ins failed", len(batch))
-            for waiting in batch:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(error)
+            _fail(batch, error)
             return
+        except asyncio.CancelledError:
+            _fail(batch, RuntimeError("signet is shutting down"))
+            raise
         for waiting, result in zip(batch, results, strict=True):
             if not waiting.answer.done():  # its request may have been cancelled meanwhile
                 waiting.answer.set_result(result)
+
+
+def _fail(batch: list[_Waiting], error: BaseException) -> None:
+    for waiting in batch:
+        if not waiting.answer.done():
+            waiting.answer.set_exception(error)

@@ -1,16 +1,15 @@
-"""Every dependency the routes use, as an `Annotated` alias; each starts from `get_services`.
+"""Every dependency the routes use, as an `Annotated` alias.
 
-A test replaces a collaborator with `app.dependency_overrides` (say `get_provider`), or all of
-them by handing `create_app` its own `Services`. The session check costs one dependency:
-it reads the services itself rather than through sub-dependencies, which would cost more than
-the check. All dependencies are `async def`: FastAPI runs plain `def` ones in a thread pool.
+Each starts from `get_services`, but for the session check, which reads the services of the app
+itself (`services_of`) rather than through a sub-dependency, which would cost more than the
+check. A test replaces a collaborator with `app.dependency_overrides` (say `get_provider`), or
+all of them by handing `create_app` its own `Services`. All dependencies are `async def`:
+FastAPI runs plain `def` ones in a thread pool.
 """
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
@@ -54,17 +53,12 @@ async def get_client_address(request: Request, services: ServicesDep) -> str:
 ClientAddressDep = Annotated[str, Depends(get_client_address)]
 
 
-async def get_db_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.db_sessions() as db:
-        yield db
-
-
-DbSessionDep = Annotated[AsyncSession, Depends(get_db_session)]
-
-
 async def get_authentication(request: Request) -> Authentication | None:
     """The request's session, or None."""
-    services = services_of(request.app)
+    return await _check(services_of(request.app), request)
+
+
+async def _check(services: Services, request: Request) -> Authentication | None:
     transport, token = services.transports.presented(request)
     return await services.auth.check(transport=transport, token=token)
 
@@ -74,8 +68,9 @@ MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication
 
 async def require_authentication(request: Request) -> Authentication:
     """The request's session; 401 without one."""
-    authentication = await get_authentication(request)
-    services_of(request.app).metrics.session_check(signed_in=authentication is not None)
+    services = services_of(request.app)
+    authentication = await _check(services, request)
+    services.metrics.session_check(signed_in=authentication is not None)
     if authentication is None:
         raise NotAuthenticated
     return authentication

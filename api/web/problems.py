@@ -162,7 +162,9 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
 
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
-    problem, headers = _DOMAIN_PROBLEMS[type(error)]
+    # The nearest mapped class, as Starlette chose this handler: subclasses map like their base.
+    mapped = next(cls for cls in type(error).__mro__ if cls in _DOMAIN_PROBLEMS)
+    problem, headers = _DOMAIN_PROBLEMS[mapped]
     return problem_response(problem, headers(error))
 
 

@@ -1,4 +1,5 @@
-"""Request and response bodies of the routes (besides the user, which `store.tables` defines)."""
+"""Request and response bodies of the routes, but for the user (`store.tables`) and the bearer
+token (`auth.transports`), which the layers below render."""
 
 from pydantic import StrictStr
 from sqlmodel import Field, SQLModel

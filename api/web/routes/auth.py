@@ -78,7 +78,9 @@ async def me(authentication: Authenticated) -> Response:
     response.headers["Cache-Control"] = "no-store"
     if authentication.refreshed is not None:
         refreshed = authentication.refreshed
-        authentication.transport.refresh(response, token=refreshed.token, max_age=refreshed.max_age)
+        authentication.transport.set_token(
+            response, token=refreshed.token, max_age=refreshed.max_age
+        )
     return response
 
 
@@ -109,6 +111,6 @@ async def logout(authentication: MaybeAuthenticated, services: ServicesDep) -> R
     openapi_extra=SESSION_SECURITY,
 )
 async def logout_everywhere(authentication: Authenticated, services: ServicesDep) -> Response:
-    """End every session of the user, this one included."""
+    """End every session of the signed-in user, this one included."""
     await services.auth.sign_out_everywhere(authentication.user.email)
     return services.transports.cookie.logout_response()
