@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import math
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import httpx
 import jwt
 from jwt import PyJWK
+from jwt.algorithms import OKPAlgorithm
 
 from api.auth.providers.base import AssertionRejected, VerifierUnavailable
 from api.auth.providers.http import request
@@ -20,10 +23,20 @@ logger = logging.getLogger("signet.verifier")
 ALGORITHMS_BY_KEY_TYPE = {
     "RSA": frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}),
     "EC": frozenset({"ES256", "ES384", "ES512"}),
-    "OKP": frozenset({"EdDSA"}),
+    # "Ed25519" is RFC 9864's fully specified name for EdDSA over Ed25519.
+    "OKP": frozenset({"EdDSA", "Ed25519"}),
 }
 ALLOWED_ALGORITHMS = frozenset().union(*ALGORITHMS_BY_KEY_TYPE.values())
-CURVE_OF_ALGORITHM = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+CURVE_OF_ALGORITHM = {
+    "ES256": "P-256",
+    "ES384": "P-384",
+    "ES512": "P-521",
+    "Ed25519": "Ed25519",
+}
+# PyJWT knows EdDSA; RFC 9864's fully specified "Ed25519" is that algorithm over Ed25519 keys
+# (check_fits holds it to them). Registered with PyJWT once, for this process.
+with suppress(ValueError):  # already registered
+    jwt.register_algorithm("Ed25519", OKPAlgorithm())
 MAX_DOCUMENT_BYTES = 256 * 1024
 # How long fetched keys are trusted without asking again, when the provider does not say.
 DEFAULT_KEYS_MAX_AGE = timedelta(hours=1)
@@ -69,20 +82,39 @@ class ProviderKeys:
     async def key_for(
         self, kid: str | None, *, client: httpx.AsyncClient, now: datetime
     ) -> SigningKey:
-        """The key with this id; fetches when the cache is stale or the id is new to it."""
+        """The key with this id (without one: the only key); fetches when the cache is stale or
+        the id is new to it."""
         stale = self._fresh_until is None or now >= self._fresh_until
-        if (stale or kid not in self._keys) and self._may_fetch(now):
+        fetched = False
+        if (stale or self._match(kid) is None) and self._may_fetch(now):
             try:
                 await self._fetch_once(client, now)
+                fetched = True
             except VerifierUnavailable:
                 if not self._keys:
                     raise
                 logger.warning("provider keys unavailable; using the keys fetched before")
-        if kid in self._keys:
-            return self._keys[kid]
+        key = self._match(kid)
+        if key is not None:
+            return key
         if not self._keys:
             raise VerifierUnavailable("no provider keys yet")
+        if not fetched:
+            # A key id we could not look up yet may be a real rotation: never call it a bad token.
+            assert self._last_attempt is not None
+            wait = MIN_FETCH_INTERVAL - (now - self._last_attempt)
+            raise VerifierUnavailable(
+                f"unknown key id {kid!r:.80}; keys not refetched yet",
+                retry_after=max(1, math.ceil(wait.total_seconds())),
+            )
         raise AssertionRejected(f"unknown key id {kid!r:.80}")
+
+    def _match(self, kid: str | None) -> SigningKey | None:
+        if kid in self._keys:
+            return self._keys[kid]
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        return None
 
     def _may_fetch(self, now: datetime) -> bool:
         return (
@@ -158,7 +190,7 @@ def _declared_or_any_algorithm(entry: dict[str, Any]) -> str:
     # PyJWK needs an algorithm to load a key; which one the token uses is checked per token.
     declared = entry.get("alg")
     if isinstance(declared, str):
-        return declared
+        return "EdDSA" if declared == "Ed25519" else declared
     if entry["kty"] == "EC":
         curves = {curve: alg for alg, curve in CURVE_OF_ALGORITHM.items()}
         return curves.get(entry.get("crv", ""), "ES256")

@@ -16,6 +16,7 @@ from api.auth.providers.jwks import ALLOWED_ALGORITHMS, ProviderKeys
 from api.clock import Clock
 
 GOOGLE_ISSUER = "https://accounts.google.com"
+JWT_TYPES = frozenset({"jwt", "application/jwt"})
 # Google has signed ID tokens with either spelling of its issuer.
 ISSUER_ALIASES = {GOOGLE_ISSUER: frozenset({GOOGLE_ISSUER, "accounts.google.com"})}
 
@@ -54,6 +55,10 @@ class OIDCProvider:
         algorithm = header.get("alg")
         if algorithm not in ALLOWED_ALGORITHMS:
             raise AssertionRejected(f"algorithm {algorithm!r:.20} is not allowed")
+        typ = header.get("typ")
+        if typ is not None and (not isinstance(typ, str) or typ.lower() not in JWT_TYPES):
+            # An access token (at+jwt) or any other JWT is not an ID token.
+            raise AssertionRejected(f"typ {typ!r:.20} is not an ID token's")
         kid = header.get("kid")
         now = self._clock()
         key = await self._keys.key_for(
