@@ -42,20 +42,27 @@ async def test_unknown_paths_and_methods_are_problems(client: httpx.AsyncClient)
         assert {"type", "title", "status", "detail"} <= response.json().keys()
 
 
-async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
-    settings: Settings,
-) -> None:
+async def answer_to_a_route_raising(settings: Settings, error: Exception) -> httpx.Response:
+    """What the app answers when a route raises `error`."""
     app = create_app(settings)
     broken = APIRouter()
 
     @broken.get("/broken")
     async def fail() -> None:
-        raise RuntimeError("database password is hunter2")
+        raise error
 
     app.include_router(broken)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
-        response = await client.get("/broken")
+        return await client.get("/broken")
+
+
+async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
+    settings: Settings,
+) -> None:
+    response = await answer_to_a_route_raising(
+        settings, RuntimeError("database password is hunter2")
+    )
 
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
@@ -159,17 +166,7 @@ async def test_a_subclass_of_a_domain_error_gets_its_bases_problem(settings: Set
     class Expired(AssertionRejected):
         pass
 
-    app = create_app(settings)
-    broken = APIRouter()
-
-    @broken.get("/expired")
-    async def fail() -> None:
-        raise Expired("expired")
-
-    app.include_router(broken)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
-        response = await client.get("/expired")
+    response = await answer_to_a_route_raising(settings, Expired("expired"))
 
     assert response.status_code == 401
     assert response.json()["type"] == "urn:signet:problem:assertion-rejected"
