@@ -163,10 +163,16 @@ class Settings(BaseSettings):
                 ("SIGNET_VERIFIER_URL", self.verifier_url),
                 ("SIGNET_OIDC_ISSUER", self.oidc_issuer),
                 ("SIGNET_OIDC_JWKS_URL", self.oidc_jwks_url),
+                ("SIGNET_PUBLIC_URL", self.public_url),
             ):
                 if url is not None and not is_https_or_loopback(url):
                     raise ValueError(f"{name} must use https in production")
-        self.provider_configs  # noqa: B018 (parsed now, so a mistake stops the start)
+        configs = self.provider_configs  # parsed now, so a mistake stops the start
+        redirecting = [c.name for c in configs if c.kind == "oidc" and self.providers]
+        if redirecting and self.public_url is None and not self.is_development:
+            raise ValueError(
+                f"SIGNET_PUBLIC_URL is required for the redirect flow of {', '.join(redirecting)}"
+            )
         return self
 
     @property
@@ -247,6 +253,10 @@ class Settings(BaseSettings):
                 for key, value in os.environ.items()
                 if key.upper().startswith("SIGNET_PROVIDER_")
             }
+        if isinstance(data.get("public_url"), str):
+            data["public_url"] = data["public_url"].strip().rstrip("/")
+        if data.get("env", "development") == "development":
+            data.setdefault("public_url", DEV_ORIGIN)
         if data.get("audience") is None and isinstance(data.get("public_url"), str):
             data["audience"] = origin_of(data["public_url"])
         if data.get("env", "development") != "development":

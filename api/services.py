@@ -16,6 +16,7 @@ import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
 from api.auth.rate_limit import SignInLimits
@@ -44,6 +45,7 @@ class Services:
     providers: Providers
     transports: Transports
     sessions: Sessions
+    one_time: OneTimeProofs
     auth: AuthService
 
 
@@ -89,6 +91,7 @@ async def open_services(
             cache=SessionCache(ttl=settings.session_cache_ttl, timer=timer),
             writer=writer,
         )
+        one_time = OneTimeProofs(db_sessions=db_sessions)
         metrics = metrics or new_metrics(settings)
         limits = SignInLimits(
             per_address=settings.rate_limit_per_address,
@@ -104,8 +107,14 @@ async def open_services(
             providers=build_providers(settings, client=http_client, clock=clock, stand_in=provider),
             transports=Transports.from_settings(settings),
             sessions=sessions,
+            one_time=one_time,
             auth=AuthService(
-                settings=settings, clock=clock, sessions=sessions, limits=limits, metrics=metrics
+                settings=settings,
+                clock=clock,
+                sessions=sessions,
+                limits=limits,
+                one_time=one_time,
+                metrics=metrics,
             ),
         )
 
@@ -144,12 +153,15 @@ def lifespan(
 
 
 async def purge_expired_sessions_every(services: Services) -> None:
-    """Delete expired session rows now and then, so they never pile up; each worker may run it."""
+    """Delete expired session rows and spent proofs now and then, so they never pile up; each
+    worker may run it."""
     while True:
         try:
-            purged = await services.sessions.purge_expired(now=services.clock())
-            if purged:
-                logger.info("purged %d expired sessions", purged)
+            now = services.clock()
+            purged = await services.sessions.purge_expired(now=now)
+            forgotten = await services.one_time.purge_expired(now=now)
+            if purged or forgotten:
+                logger.info("purged %d expired sessions, %d spent proofs", purged, forgotten)
         except Exception:
             logger.exception("purging expired sessions failed; will try again")
         await asyncio.sleep(services.settings.session_purge_interval)

@@ -12,6 +12,7 @@ from tests.apps import APP_ORIGIN, serving
 
 ALPHA_URL = "https://alpha.example/verify"
 BETA_URL = "https://beta.example/verify"
+PUBLIC_URL = "https://auth.app.example"
 
 
 def configured(settings: Settings, names: str, **variables: str) -> Settings:
@@ -21,6 +22,7 @@ def configured(settings: Settings, names: str, **variables: str) -> Settings:
             exclude_unset=True, exclude={"verifier_url", "provider_variables", "providers"}
         ),
         providers=names,
+        public_url=PUBLIC_URL,
         provider_variables={f"SIGNET_PROVIDER_{key}": value for key, value in variables.items()},
     )
 
@@ -103,6 +105,19 @@ def test_single_provider_settings_are_refused_beside_the_list(settings: Settings
 @pytest.mark.parametrize("names", ["my-corp", "my_corp", "9lives", "alpha,alpha"])
 def test_provider_names_are_checked(settings: Settings, names: str) -> None:
     assert "SIGNET_PROVIDERS" in refusal(settings, names)
+
+
+def test_oidc_providers_need_the_public_url_in_production(settings: Settings) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            **settings.model_dump(
+                exclude_unset=True, exclude={"verifier_url", "provider_variables"}
+            ),
+            providers="google",
+            provider_variables={"SIGNET_PROVIDER_GOOGLE_CLIENT_ID": "g-web"},
+        )
+
+    assert "SIGNET_PUBLIC_URL" in describe_errors(refused.value)
 
 
 def test_the_audience_defaults_to_the_origin_of_the_public_url(settings: Settings) -> None:

@@ -2,9 +2,12 @@
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.auth.providers.base import Provider, VerificationError
+from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
+from api.auth.one_time import OneTimeProofs
+from api.auth.providers.base import AssertionRejected, Identity, VerificationError
 from api.auth.rate_limit import SignInLimits, TooManyRequests
 from api.auth.session_cache import token_digest
 from api.auth.sessions import Sessions
@@ -54,31 +57,49 @@ class AuthService:
         clock: Clock,
         sessions: Sessions,
         limits: SignInLimits,
+        one_time: OneTimeProofs,
         metrics: Metrics,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
         self._limits = limits
+        self._one_time = one_time
         self._metrics = metrics
 
     async def sign_in(
-        self, *, provider: Provider, assertion: str, transport: Transport, address: str
+        self, *, verify: Callable[[], Awaitable[Identity]], transport: Transport, address: str
     ) -> SignedIn:
-        """Verify the assertion within the rate limits, and start a session for its email."""
+        """Within the rate limits, `verify` a proof (a posted assertion, an authorization code)
+        and start a session for the email it proves."""
         try:
             self._limits.hit_address(address)
             asked = time.perf_counter()
             try:
-                identity = await provider.verify(assertion)
+                identity = await verify()
             finally:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
             self._limits.hit_identity(identity.email)
+            await self._spend(identity)
         except (VerificationError, TooManyRequests) as error:
             self._record_login(transport, outcome=type(error).__name__)
             raise
         self._record_login(transport, outcome="ok", email=identity.email)
         return await self.start_session(email=identity.email, transport=transport)
+
+    async def _spend(self, identity: Identity) -> None:
+        # Only after every check: a proof refused for a passing reason is not used up.
+        proof, until = identity.one_time_proof, identity.proof_expires_at
+        if proof is None or until is None:
+            return
+        if not await self._one_time.first_use(f"proof:{proof}", until=until):
+            raise AssertionRejected("replayed: this proof was used before")
+
+    async def end_flow(self, flow: Flow) -> None:
+        """Answer each redirect flow's callback once, whichever worker or host gets it."""
+        until = self._clock() + FLOW_LIFETIME
+        if not await self._one_time.first_use(f"flow:{flow.state}", until=until):
+            raise FlowRefused("this sign-in was completed already")
 
     async def start_session(self, *, email: str, transport: Transport) -> SignedIn:
         """Create or stamp the user and start a session for them, with no proof asked."""

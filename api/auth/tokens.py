@@ -46,13 +46,15 @@ class _ClockedSigner(TimestampSigner):
         return int(self._clock().timestamp())
 
 
-def _serializer(key: str, kind: TokenKind, now: datetime) -> URLSafeTimedSerializer:
+def timed_serializer(key: str, *, salt: str, now: datetime) -> URLSafeTimedSerializer:
+    """An itsdangerous serializer whose signatures say `now`, whatever the system clock says."""
     return URLSafeTimedSerializer(
-        key,
-        salt=f"signet.session.{kind}",
-        signer=_ClockedSigner,
-        signer_kwargs={"clock": lambda: now},
+        key, salt=salt, signer=_ClockedSigner, signer_kwargs={"clock": lambda: now}
     )
+
+
+def _serializer(key: str, kind: TokenKind, now: datetime) -> URLSafeTimedSerializer:
+    return timed_serializer(key, salt=f"signet.session.{kind}", now=now)
 
 
 def issue_token(

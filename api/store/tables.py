@@ -66,3 +66,13 @@ class UserPublic(UserBase):
 
     created_at: datetime
     last_login: datetime
+
+
+class SpentProof(SQLModel, table=True):
+    """A one-time proof already used (a redirect flow's state, a posted ID token), by digest,
+    kept until it could no longer be used anyway."""
+
+    __tablename__ = "spent_proofs"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

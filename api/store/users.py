@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -18,17 +18,18 @@ if TYPE_CHECKING:
 USERS = SQLModel.metadata.tables[User.__tablename__]
 
 
-def _upsert_insert(dialect: str) -> "sqlite.Insert | postgresql.Insert":
+def dialect_insert(dialect: str, table: Table) -> "sqlite.Insert | postgresql.Insert":
+    """An INSERT that can say ON CONFLICT, for the dialect in use."""
     # Imported on use: a SQLite deployment need not load the PostgreSQL dialect (~2 MB).
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(USERS)
+        return sqlite_insert(table)
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
-        return postgresql_insert(USERS)
-    raise NotImplementedError(f"no upsert for the {dialect} dialect")
+        return postgresql_insert(table)
+    raise NotImplementedError(f"no ON CONFLICT for the {dialect} dialect")
 
 
 async def upsert_users(
@@ -38,7 +39,7 @@ async def upsert_users(
 
     `logins` maps each email to its login time.
     """
-    insert = _upsert_insert(db.get_bind().dialect.name)
+    insert = dialect_insert(db.get_bind().dialect.name, USERS)
     # Core rows rather than ORM objects (a fifth cheaper), and rows as executemany parameters,
     # not .values(rows): one compiled statement serves every batch size, where .values() would
     # compile and cache one per size.

@@ -3,7 +3,8 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from api.auth.emails import InvalidEmail, normalise_email
@@ -20,6 +21,10 @@ class Identity:
 
     email: str
     issuer: str | None = None
+    # A proof that may be used once (a posted ID token): its digest, and when it expires.
+    # Not part of who the identity is, so not compared.
+    one_time_proof: str | None = field(default=None, compare=False)
+    proof_expires_at: datetime | None = field(default=None, compare=False)
 
 
 class VerificationError(Exception):
@@ -32,6 +37,10 @@ class AssertionRejected(VerificationError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class EmailNotVerified(AssertionRejected):
+    """The provider does not vouch that the address is the person's."""
 
 
 class VerifierUnavailable(VerificationError):

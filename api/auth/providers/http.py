@@ -40,6 +40,7 @@ async def request(
     http_timeout: float,
     max_bytes: int,
     data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
     """Send once, and once more only if the connection could not be made.
 
@@ -49,7 +50,13 @@ async def request(
     for attempt in (1, 2):
         try:
             return await _send(
-                client, method, url, http_timeout=http_timeout, max_bytes=max_bytes, data=data
+                client,
+                method,
+                url,
+                http_timeout=http_timeout,
+                max_bytes=max_bytes,
+                data=data,
+                headers=headers,
             )
         except httpx.ConnectError:
             if attempt == 2:
@@ -69,8 +76,11 @@ async def _send(
     http_timeout: float,
     max_bytes: int,
     data: dict[str, str] | None,
+    headers: dict[str, str] | None,
 ) -> Answer:
-    async with client.stream(method, url, data=data, timeout=http_timeout) as response:
+    async with client.stream(
+        method, url, data=data, headers=headers, timeout=http_timeout
+    ) as response:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             raise VerifierUnavailable(f"answer larger than {max_bytes} bytes")

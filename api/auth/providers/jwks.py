@@ -71,7 +71,7 @@ class ProviderKeys:
     """The provider's signing keys, cached for the whole process and fetched one at a time."""
 
     def __init__(self, *, issuer: str, jwks_url: str | None, timeout: float) -> None:
-        self._issuer = issuer
+        self.discovery = Discovery(issuer=issuer, timeout=timeout)
         self._jwks_url = jwks_url
         self._timeout = timeout
         self._keys: dict[str | None, SigningKey] = {}
@@ -150,18 +150,41 @@ class ProviderKeys:
         self._fresh_until = now + _max_age(answer.headers.get("cache-control", ""))
 
     async def _discover(self, client: httpx.AsyncClient) -> str:
-        url = f"{self._issuer.rstrip('/')}/.well-known/openid-configuration"
-        answer = await request(
-            client, "GET", url, http_timeout=self._timeout, max_bytes=MAX_DOCUMENT_BYTES
-        )
-        if answer.status_code != 200:
-            raise VerifierUnavailable(f"discovery: HTTP {answer.status_code}")
-        document = answer.json_object()
-        jwks_uri = document.get("jwks_uri")
-        if document.get("issuer") != self._issuer or not isinstance(jwks_uri, str):
-            raise VerifierUnavailable("discovery: wrong issuer or no jwks_uri")
-        self._jwks_url = jwks_uri
-        return jwks_uri
+        self._jwks_url = await self.discovery.endpoint(client, "jwks_uri")
+        return self._jwks_url
+
+
+class Discovery:
+    """The provider's discovery document (OpenID Connect Discovery 1.0, section 4), fetched once
+    it is first needed and kept for the process."""
+
+    def __init__(self, *, issuer: str, timeout: float) -> None:
+        self._issuer = issuer
+        self._timeout = timeout
+        self._document: dict[str, Any] | None = None
+
+    async def endpoint(self, client: httpx.AsyncClient, name: str) -> str:
+        """The URL the document gives for `name` (jwks_uri, token_endpoint, …)."""
+        value = (await self.document(client)).get(name)
+        if not isinstance(value, str):
+            raise VerifierUnavailable(f"discovery: no {name}")
+        return value
+
+    async def document(self, client: httpx.AsyncClient) -> dict[str, Any]:
+        if self._document is None:
+            url = f"{self._issuer.rstrip('/')}/.well-known/openid-configuration"
+            answer = await request(
+                client, "GET", url, http_timeout=self._timeout, max_bytes=MAX_DOCUMENT_BYTES
+            )
+            if answer.status_code != 200:
+                raise VerifierUnavailable(f"discovery: HTTP {answer.status_code}")
+            document = answer.json_object()
+            if document.get("issuer") != self._issuer:
+                raise VerifierUnavailable(
+                    f"discovery: issuer {document.get('issuer')!r:.80} is not {self._issuer!r}"
+                )
+            self._document = document
+        return self._document
 
 
 def _signing_keys(entries: object) -> dict[str | None, SigningKey]:

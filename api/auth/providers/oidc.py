@@ -5,13 +5,25 @@ issuer, our client id in the audience and no one else's, an unexpired token with
 and a verified email address.
 """
 
-from collections.abc import Iterable
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import jwt
+from pydantic import SecretStr
 
-from api.auth.providers.base import AssertionRejected, Identity, email_claim, failures_logged
+from api.auth.flows import Flow
+from api.auth.providers import code_flow
+from api.auth.providers.base import (
+    AssertionRejected,
+    EmailNotVerified,
+    Identity,
+    email_claim,
+    failures_logged,
+)
 from api.auth.providers.jwks import ALLOWED_ALGORITHMS, ProviderKeys
 from api.clock import Clock
 
@@ -34,8 +46,19 @@ class OIDCProvider:
         client_ids: Iterable[str],
         leeway: int,
         clock: Clock,
+        client_id: str | None = None,
+        client_secret: SecretStr | None = None,
+        scopes: tuple[str, ...] = ("openid", "email", "profile"),
+        trust_email: bool = False,
+        timeout: float = 5.0,
     ) -> None:
         self.name = name
+        # The redirect flow's client; None: this provider only takes posted ID tokens.
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._scopes = scopes
+        self._trust_email = trust_email
+        self._timeout = timeout
         self._client = client
         self._keys = keys
         self._issuers = ISSUER_ALIASES.get(issuer, frozenset({issuer}))
@@ -45,9 +68,81 @@ class OIDCProvider:
 
     async def verify(self, assertion: str) -> Identity:
         with failures_logged(proof="ID token", source="identity provider"):
-            return await self._verify(assertion)
+            claims = await self._verify(assertion)
+            return self._identity(claims, email_source=claims, id_token=assertion)
 
-    async def _verify(self, token: str) -> Identity:
+    async def authorization_url(self, flow: Flow, *, redirect_uri: str) -> str:
+        """Where to send the browser to start `flow`."""
+        assert self.client_id is not None  # only redirect-flow providers are started
+        with failures_logged(proof="authorization", source="identity provider"):
+            endpoint = await self._keys.discovery.endpoint(self._client, "authorization_endpoint")
+        return code_flow.authorization_url(
+            endpoint,
+            client_id=self.client_id,
+            redirect_uri=redirect_uri,
+            scopes=self._scopes,
+            state=flow.state,
+            nonce=flow.nonce,
+            challenge=flow.challenge,
+        )
+
+    async def complete(self, flow: Flow, *, code: str, redirect_uri: str) -> Identity:
+        """The identity the authorization `code` of `flow` proves: the code exchanged with the
+        PKCE verifier, the ID token verified with the flow's nonce, and the email from the ID
+        token or, after every check, from userinfo (whose `sub` must match)."""
+        assert self.client_id is not None
+        with failures_logged(proof="authorization code", source="identity provider"):
+            document = await self._keys.discovery.document(self._client)
+            tokens = await code_flow.exchange_code(
+                self._client,
+                await self._keys.discovery.endpoint(self._client, "token_endpoint"),
+                code=code,
+                verifier=flow.verifier,
+                redirect_uri=redirect_uri,
+                client_id=self.client_id,
+                client_secret=self._client_secret,
+                auth_methods=document.get("token_endpoint_auth_methods_supported"),
+                http_timeout=self._timeout,
+            )
+            id_token = tokens.get("id_token")
+            if not isinstance(id_token, str):
+                raise AssertionRejected("token response without an id_token")
+            claims = await self._verify(id_token, nonce=flow.nonce)
+            email_source: Mapping[str, Any] = claims
+            if "email" not in claims:
+                email_source = await self._userinfo(tokens.get("access_token"), claims["sub"])
+            return self._identity(claims, email_source=email_source, id_token=None)
+
+    async def _userinfo(self, access_token: object, subject: object) -> dict[str, Any]:
+        if not isinstance(access_token, str):
+            raise AssertionRejected("token response without an access_token")
+        endpoint = await self._keys.discovery.endpoint(self._client, "userinfo_endpoint")
+        info = await code_flow.userinfo(
+            self._client, endpoint, access_token=access_token, http_timeout=self._timeout
+        )
+        if info.get("sub") != subject:
+            raise AssertionRejected("userinfo is about another subject")
+        return info
+
+    def _identity(
+        self, claims: Mapping[str, Any], *, email_source: Mapping[str, Any], id_token: str | None
+    ) -> Identity:
+        if "email_verified" in email_source:
+            verified = email_source["email_verified"] in (True, "true")
+        else:
+            verified = self._trust_email
+        if not verified:
+            raise EmailNotVerified("email not verified")
+        return Identity(
+            email=email_claim(email_source.get("email")),
+            issuer=claims["iss"],
+            # A posted ID token is accepted once; one from the code flow was ours alone anyway.
+            one_time_proof=hashlib.sha256(id_token.encode()).hexdigest() if id_token else None,
+            proof_expires_at=datetime.fromtimestamp(_number(claims, "exp") + self._leeway, UTC),
+        )
+
+    async def _verify(self, token: str, *, nonce: str | None = None) -> dict[str, Any]:
+        """The claims of an ID token that passes every check but the email's."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -82,7 +177,13 @@ class OIDCProvider:
         except jwt.PyJWTError as error:
             raise AssertionRejected(f"signature: {type(error).__name__}") from None
         self._check_claims(claims, now.timestamp())
-        return Identity(email=email_claim(claims.get("email")), issuer=claims["iss"])
+        if nonce is not None and not (
+            isinstance(claims.get("nonce"), str) and hmac.compare_digest(claims["nonce"], nonce)
+        ):
+            raise AssertionRejected("nonce is not the flow's")
+        if not isinstance(claims.get("sub"), str):
+            raise AssertionRejected("no subject")
+        return claims
 
     def _check_claims(self, claims: dict[str, Any], now: float) -> None:
         if claims.get("iss") not in self._issuers:
@@ -105,11 +206,9 @@ class OIDCProvider:
             raise AssertionRejected("issued in the future")
         if "nbf" in claims and _number(claims, "nbf") > now + self._leeway:
             raise AssertionRejected("not yet valid")
-        if claims.get("email_verified") not in (True, "true"):
-            raise AssertionRejected("email not verified")
 
 
-def _number(claims: dict[str, Any], name: str) -> float:
+def _number(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise AssertionRejected(f"{name} missing or not a number")

@@ -1,6 +1,7 @@
 """The providers the settings describe, built once per process on the shared HTTP client."""
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -9,6 +10,9 @@ from api.auth.providers.config import ProviderConfig
 from api.auth.providers.persona import PersonaProvider
 from api.clock import Clock
 from api.config import Settings
+
+if TYPE_CHECKING:
+    from api.auth.providers.oidc import OIDCProvider
 
 
 class UnknownProvider(Exception):
@@ -19,6 +23,10 @@ class UnknownProvider(Exception):
         self.name = name
 
 
+class NoRedirectFlow(Exception):
+    """No provider of that name signs in through the redirect flow here."""
+
+
 class ProviderRequired(Exception):
     """Several providers are offered and the request did not say which."""
 
@@ -26,8 +34,11 @@ class ProviderRequired(Exception):
 class Providers(Mapping[str, Provider]):
     """The offered providers by name, in display order, with their configurations."""
 
-    def __init__(self, built: dict[str, tuple[ProviderConfig, Provider]]) -> None:
+    def __init__(
+        self, built: dict[str, tuple[ProviderConfig, Provider]], *, public_url: str | None
+    ) -> None:
         self._built = built
+        self._public_url = public_url
 
     def __getitem__(self, name: str) -> Provider:
         return self._built[name][1]
@@ -41,6 +52,30 @@ class Providers(Mapping[str, Provider]):
     @property
     def configs(self) -> list[ProviderConfig]:
         return [config for config, _ in self._built.values()]
+
+    def redirect_flow(self, name: str) -> "OIDCProvider":
+        """The provider `name`, if it signs in through the redirect flow; else `NoRedirectFlow`."""
+        from api.auth.providers.oidc import OIDCProvider  # loaded only with an OIDC provider
+
+        provider = self._built.get(name, (None, None))[1]
+        if not (
+            self._public_url
+            and isinstance(provider, OIDCProvider)
+            and provider.client_id is not None
+        ):
+            raise NoRedirectFlow(name)
+        return provider
+
+    def start_url(self, name: str) -> str | None:
+        """Where a browser starts signing in with `name`; None without a redirect flow."""
+        try:
+            self.redirect_flow(name)
+        except NoRedirectFlow:
+            return None
+        return f"{self._public_url}/auth/providers/{name}/start"
+
+    def callback_url(self, name: str) -> str:
+        return f"{self._public_url}/auth/providers/{name}/callback"
 
     def for_assertion(self, name: str | None) -> Provider:
         """The provider that verifies a posted assertion: the one named, or the only one."""
@@ -69,7 +104,8 @@ def build_providers(
                 stand_in or _build(config, settings=settings, client=client, clock=clock),
             )
             for config in settings.provider_configs
-        }
+        },
+        public_url=settings.public_url,
     )
 
 
@@ -93,6 +129,11 @@ def _build(
             client_ids=config.accepted_client_ids,
             leeway=settings.oidc_leeway,
             clock=clock,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scopes=config.scopes,
+            trust_email=config.trust_email,
+            timeout=settings.verifier_timeout,
         )
     if config.kind == "persona":
         assert config.verifier_url is not None  # the provider's configuration guarantees it

@@ -57,7 +57,7 @@ async def _sign_in(
     transport: Transport,
 ) -> Response:
     signed_in = await services.auth.sign_in(
-        provider=provider, assertion=body.assertion, transport=transport, address=address
+        verify=lambda: provider.verify(body.assertion), transport=transport, address=address
     )
     return transport.login_response(
         user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age
