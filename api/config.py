@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
     allowed_origins: CommaSeparated = ()
+    # Origins a sign-in may return to besides public_url's; None: the allowed origins.
+    redirect_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
     # Logins (and token requests) a minute per client address and per signed-in email; 0: none.
     rate_limit_per_address: Annotated[int, Field(ge=0)] = 30
     rate_limit_per_identity: Annotated[int, Field(ge=0)] = 10
@@ -216,7 +218,7 @@ class Settings(BaseSettings):
     def _audience_is_anorigin(cls, value: str) -> str:
         return origin(value)
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "redirect_origins", mode="before")
     @classmethod
     def _allowed_origins_are_origins(cls, value: object) -> object:
         value = _comma_separated(value)
@@ -233,6 +235,13 @@ class Settings(BaseSettings):
     @classmethod
     def _fallbacks_are_long(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
         return tuple(_long_enough(key) for key in value)
+
+    @property
+    def return_to_origins(self) -> frozenset[str]:
+        """Origins a redirect flow may send the browser back to."""
+        listed = self.allowed_origins if self.redirect_origins is None else self.redirect_origins
+        own = (origin_of(self.public_url),) if self.public_url else ()
+        return frozenset((*own, *listed))
 
     @property
     def trusted_origins(self) -> frozenset[str]:

@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth.flows import FlowRefused, InvalidReturnTo
 from api.auth.providers.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     AssertionRejected,
     VerifierUnavailable,
 )
-from api.auth.providers.registry import ProviderRequired, UnknownProvider
+from api.auth.providers.registry import NoRedirectFlow, ProviderRequired, UnknownProvider
 from api.auth.rate_limit import TooManyRequests
 
 logger = logging.getLogger("signet.problems")
@@ -146,6 +147,34 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             title="Provider required",
             status=400,
             detail="Several providers are offered: say which issued the assertion.",
+        ),
+        lambda _error: {},
+    ),
+    NoRedirectFlow: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "no-such-provider",
+            title="Unknown provider",
+            status=404,
+            detail="No provider of that name signs in through the redirect flow here.",
+        ),
+        lambda _error: {},
+    ),
+    InvalidReturnTo: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "invalid-return-to",
+            title="Return address refused",
+            status=400,
+            detail="return_to must be a path on this site or a URL on an allowed origin.",
+        ),
+        lambda _error: {},
+    ),
+    FlowRefused: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "flow-refused",
+            title="Sign-in flow refused",
+            status=400,
+            detail="This answer belongs to no sign-in this browser started, or one already "
+            "finished; start again.",
         ),
         lambda _error: {},
     ),

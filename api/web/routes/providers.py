@@ -1,11 +1,32 @@
-"""The providers a person may sign in with."""
+"""The providers a person may sign in with, and the redirect flow through them."""
 
-from fastapi import APIRouter
+import hmac
+import re
+from typing import Annotated
 
-from api.web.deps import ServicesDep
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from api.auth.flows import Flow, FlowRefused, checked_return_to, seal, unseal, with_error
+from api.auth.providers.base import AssertionRejected, EmailNotVerified, VerifierUnavailable
+from api.auth.rate_limit import TooManyRequests
+from api.config import Settings
+from api.web.deps import ClientAddressDep, ServicesDep
+from api.web.problems import problem_responses
 from api.web.schemas import ProviderListing
 
 router = APIRouter(prefix="/auth", tags=["providers"])
+FLOW_COOKIE_SUFFIX = "_flow"
+# An RFC 6749 error code, as much of one as is safe to pass on.
+_ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
+# What a failed callback tells the page it returns to, by cause.
+_FAILURES: tuple[tuple[type[Exception], str], ...] = (
+    (EmailNotVerified, "email_not_verified"),
+    (AssertionRejected, "invalid_response"),
+    (VerifierUnavailable, "provider_unavailable"),
+    (TooManyRequests, "temporarily_unavailable"),
+)
+Param = Annotated[str | None, Query(max_length=4096)]
 
 
 @router.get("/providers", summary="The providers offered")
@@ -13,7 +34,106 @@ async def providers(services: ServicesDep) -> list[ProviderListing]:
     """Every provider a person may sign in with, in display order."""
     return [
         ProviderListing(
-            name=config.name, kind=config.kind, display_name=config.display_name, start_url=None
+            name=config.name,
+            kind=config.kind,
+            display_name=config.display_name,
+            start_url=services.providers.start_url(config.name),
         )
         for config in services.providers.configs
     ]
+
+
+@router.get(
+    "/providers/{name}/start",
+    summary="Start signing in with a provider",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses=problem_responses(400, 404, 422),
+)
+async def start(name: str, services: ServicesDep, return_to: Param = None) -> Response:
+    """Send the browser to the provider's authorization endpoint, the flow's secrets in a cookie."""
+    provider = services.providers.redirect_flow(name)
+    settings = services.settings
+    flow = Flow.start(
+        name, checked_return_to(return_to, allowed_origins=settings.return_to_origins)
+    )
+    url = await provider.authorization_url(flow, redirect_uri=services.providers.callback_url(name))
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        settings.cookie_name + FLOW_COOKIE_SUFFIX,
+        seal(flow, key=settings.secret_key, now=services.clock()),
+        max_age=600,
+        path=_callback_path(name),
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",  # comes back on the provider's top-level redirect
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(
+    "/providers/{name}/callback",
+    summary="Finish signing in with a provider",
+    response_class=RedirectResponse,
+    status_code=303,
+    responses=problem_responses(400, 404, 422),
+)
+async def callback(
+    name: str,
+    request: Request,
+    services: ServicesDep,
+    address: ClientAddressDep,
+    code: Param = None,
+    state: Param = None,
+    error: Param = None,
+) -> Response:
+    """Check the provider's answer against the flow, sign in, and return to where it began."""
+    provider = services.providers.redirect_flow(name)
+    settings = services.settings
+    cookie_name = settings.cookie_name + FLOW_COOKIE_SUFFIX
+    flow = unseal(request.cookies.get(cookie_name), key=settings.secret_key, now=services.clock())
+    if flow is None or flow.provider != name:
+        raise FlowRefused("no flow cookie for this provider")
+    if state is None or not hmac.compare_digest(state.encode(), flow.state.encode()):
+        raise FlowRefused("state is not the flow's")
+    await services.auth.end_flow(flow)
+    cookie = services.transports.cookie
+    try:
+        if error is not None:
+            code_word = error if _ERROR_CODE.fullmatch(error) else "invalid_request"
+            return _back(flow, settings, error=code_word)
+        if code is None:
+            return _back(flow, settings, error="invalid_response")
+        signed_in = await services.auth.sign_in(
+            verify=lambda: provider.complete(
+                flow, code=code, redirect_uri=services.providers.callback_url(name)
+            ),
+            transport=cookie,
+            address=address,
+        )
+    except tuple(cause for cause, _ in _FAILURES) as failure:
+        reason = next(word for cause, word in _FAILURES if isinstance(failure, cause))
+        return _back(flow, settings, error=reason)
+    response = _back(flow, settings)
+    cookie.set_token(response, token=signed_in.token, max_age=signed_in.max_age)
+    return response
+
+
+def _back(flow: Flow, settings: Settings, *, error: str | None = None) -> Response:
+    """303 to where the flow began (with `signet_error`), the flow cookie cleared."""
+    target = flow.return_to if error is None else with_error(flow.return_to, error)
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(
+        settings.cookie_name + FLOW_COOKIE_SUFFIX,
+        path=_callback_path(flow.provider),
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _callback_path(name: str) -> str:
+    return f"/auth/providers/{name}/callback"
