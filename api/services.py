@@ -16,6 +16,7 @@ import httpx
 from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.accounts import Accounts
 from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
@@ -114,6 +115,7 @@ async def open_services(
                 sessions=sessions,
                 limits=limits,
                 one_time=one_time,
+                accounts=Accounts(db_sessions=db_sessions),
                 metrics=metrics,
             ),
         )

@@ -22,10 +22,19 @@ class FakeProvider:
     unavailable: bool = False
     seen: list[str] = field(default_factory=list)
     name: str = "fake"
+    unverified: set[str] = field(default_factory=set)
+    subjects: dict[str, str] = field(default_factory=dict)
 
-    def accept(self, assertion: str, *, email: str) -> str:
-        """Make `assertion` prove `email`; returns the assertion for convenience."""
+    def accept(
+        self, assertion: str, *, email: str, verified: bool = True, subject: str | None = None
+    ) -> str:
+        """Make `assertion` prove `email` (as an unverified address, with `verified=False`; for
+        the provider account `subject`, else the email's); returns the assertion."""
         self.identities[assertion] = email
+        if not verified:
+            self.unverified.add(assertion)
+        if subject is not None:
+            self.subjects[assertion] = subject
         return assertion
 
     async def verify(self, assertion: str) -> Identity:
@@ -35,7 +44,12 @@ class FakeProvider:
         email = self.identities.get(assertion)
         if email is None:
             raise AssertionRejected("fake provider does not know this assertion")
-        return Identity(email=email_claim(email), issuer="fake")
+        return Identity(
+            email=email_claim(email),
+            issuer="fake",
+            subject=self.subjects.get(assertion),
+            email_verified=assertion not in self.unverified,
+        )
 
 
 @dataclass

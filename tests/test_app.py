@@ -133,8 +133,8 @@ def test_openapi_uses_the_configured_cookie_name(settings: Settings) -> None:
 @pytest.mark.parametrize(
     ("path", "method", "errors"),
     [
-        ("/auth/login", "post", {"400", "401", "403", "413", "415", "422", "429", "503"}),
-        ("/auth/token", "post", {"400", "401", "403", "413", "415", "422", "429", "503"}),
+        ("/auth/login", "post", {"400", "401", "403", "409", "413", "415", "422", "429", "503"}),
+        ("/auth/token", "post", {"400", "401", "403", "409", "413", "415", "422", "429", "503"}),
         ("/auth/me", "get", {"401"}),
         ("/auth/logout", "post", {"403", "415"}),
         ("/auth/logout-everywhere", "post", {"401", "403", "415"}),

@@ -128,7 +128,7 @@ async def test_a_valid_rsa_token_proves_its_normalised_email(
 ) -> None:
     identity = await verifier.verify(make_token())
 
-    assert identity == Identity(email="edith@example.com", issuer=ISSUER)
+    assert identity == Identity(email="edith@example.com", issuer=ISSUER, subject="1234")
     assert provider["discovery"].call_count == 1
     assert provider["jwks"].call_count == 1
 
@@ -171,7 +171,7 @@ async def test_expiry_allows_the_leeway_and_no_more(
         pytest.param({"azp": "someone-else"}, "authorized party", id="wrong azp"),
         pytest.param({"email_verified": False}, "not verified", id="unverified email"),
         pytest.param({"email_verified": "false"}, "not verified", id="unverified, as string"),
-        pytest.param({"email_verified": None}, "not verified", id="email_verified missing"),
+        pytest.param({"email_verified": "true"}, "not verified", id="true, but as a string"),
         pytest.param({"email": None}, "email", id="no email"),
         pytest.param({"email": "not-an-address"}, "email", id="invalid email"),
     ],
@@ -202,10 +202,13 @@ async def test_several_trusted_audiences_need_our_authorized_party(
     assert (await verifier.verify(token)).email == "edith@example.com"
 
 
-async def test_the_string_true_counts_as_verified(
+async def test_without_email_verified_the_email_is_unverified_unless_the_provider_is_trusted(
     verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
-    assert await verifier.verify(make_token(email_verified="true"))
+    identity = await verifier.verify(make_token(email_verified=None))
+
+    assert (identity.email, identity.email_verified) == ("edith@example.com", False)
+    assert identity.subject == "1234"
 
 
 async def test_a_tampered_payload_is_rejected(

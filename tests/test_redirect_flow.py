@@ -238,7 +238,7 @@ async def test_a_cancelled_sign_in_returns_with_the_providers_error(
         pytest.param({"nonce": "another"}, "invalid_response", id="nonce"),
         pytest.param({"aud": "someone-else"}, "invalid_response", id="audience"),
         pytest.param({"email_verified": False}, "email_not_verified", id="unverified"),
-        pytest.param({"email_verified": None}, "email_not_verified", id="untrusted, no claim"),
+        pytest.param({"email_verified": "true"}, "email_not_verified", id="not JSON true"),
     ],
 )
 async def test_an_id_token_that_fails_a_check_signs_nobody_in(

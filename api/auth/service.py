@@ -5,6 +5,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from api.auth.accounts import AccountExists, Accounts
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
 from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import AssertionRejected, Identity, VerificationError
@@ -58,8 +59,10 @@ class AuthService:
         sessions: Sessions,
         limits: SignInLimits,
         one_time: OneTimeProofs,
+        accounts: Accounts,
         metrics: Metrics,
     ) -> None:
+        self._accounts = accounts
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
@@ -68,10 +71,15 @@ class AuthService:
         self._metrics = metrics
 
     async def sign_in(
-        self, *, verify: Callable[[], Awaitable[Identity]], transport: Transport, address: str
+        self,
+        *,
+        provider: str,
+        verify: Callable[[], Awaitable[Identity]],
+        transport: Transport,
+        address: str,
     ) -> SignedIn:
         """Within the rate limits, `verify` a proof (a posted assertion, an authorization code)
-        and start a session for the email it proves."""
+        from `provider`, and start a session for the user its identity signs in as."""
         try:
             self._limits.hit_address(address)
             asked = time.perf_counter()
@@ -81,11 +89,16 @@ class AuthService:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
             self._limits.hit_identity(identity.email)
             await self._spend(identity)
-        except (VerificationError, TooManyRequests) as error:
+            account = await self._accounts.resolve(identity, provider=provider, now=self._clock())
+        except (VerificationError, TooManyRequests, AccountExists) as error:
             self._record_login(transport, outcome=type(error).__name__)
             raise
-        self._record_login(transport, outcome="ok", email=identity.email)
-        return await self.start_session(email=identity.email, transport=transport)
+        if account.taken_over:  # the sessions of those who only claimed the address end
+            await self._sessions.revoke_user(account.email)
+        self._record_login(transport, outcome="ok", email=account.email)
+        return await self.start_session(
+            email=account.email, transport=transport, identity_id=account.identity_id
+        )
 
     async def _spend(self, identity: Identity) -> None:
         # Only after every check: a proof refused for a passing reason is not used up.
@@ -101,11 +114,16 @@ class AuthService:
         if not await self._one_time.first_use(f"flow:{flow.state}", until=until):
             raise FlowRefused("this sign-in was completed already")
 
-    async def start_session(self, *, email: str, transport: Transport) -> SignedIn:
+    async def start_session(
+        self, *, email: str, transport: Transport, identity_id: str | None = None
+    ) -> SignedIn:
         """Create or stamp the user and start a session for them, with no proof asked."""
         now = self._clock()
         user, started = await self._sessions.start(
-            email=email, now=now, lifetime=self._settings.session_absolute_timeout
+            email=email,
+            now=now,
+            lifetime=self._settings.session_absolute_timeout,
+            identity_id=identity_id,
         )
         token = issue_token(
             settings=self._settings,

@@ -35,10 +35,12 @@ class Sessions:
         self._writer = writer
 
     async def start(
-        self, *, email: str, now: datetime, lifetime: int
+        self, *, email: str, now: datetime, lifetime: int, identity_id: str | None = None
     ) -> tuple[UserPublic, StartedSession]:
         """Create or stamp the user and start a session, durably, before any token is sent."""
-        return await self._writer.sign_in(email=email, now=now, lifetime=lifetime)
+        return await self._writer.sign_in(
+            email=email, now=now, lifetime=lifetime, identity_id=identity_id
+        )
 
     def cached(self, digest: bytes) -> CheckedSession | None:
         """The session a token (by its digest) names, if this process checked it lately."""

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.store.identities import stamp_identities
 from api.store.sessions import StartedSession, insert_sessions
 from api.store.tables import UserPublic
 from api.store.users import upsert_users
@@ -33,6 +34,8 @@ class Login:
     email: str
     now: datetime
     lifetime: int
+    # The identity signed in with, stamped as used in the same transaction.
+    identity_id: str | None = None
 
 
 async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[WrittenSignIn]:
@@ -43,6 +46,10 @@ async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[W
     users = await upsert_users(db=db, logins=latest)
     starts = [(login.email, login.now, login.lifetime) for login in logins]
     started = await insert_sessions(db=db, starts=starts)
+    used: list[dict[str, object]] = [
+        {"identity": login.identity_id, "now": login.now} for login in logins if login.identity_id
+    ]
+    await stamp_identities(db=db, used=used)
     await db.commit()
     return [(users[login.email], started) for login, started in zip(logins, started, strict=True)]
 
@@ -64,8 +71,10 @@ class SignInWriter:
         self._queued = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
-    async def sign_in(self, *, email: str, now: datetime, lifetime: int) -> WrittenSignIn:
-        waiting = _Waiting(Login(email=email, now=now, lifetime=lifetime))
+    async def sign_in(
+        self, *, email: str, now: datetime, lifetime: int, identity_id: str | None = None
+    ) -> WrittenSignIn:
+        waiting = _Waiting(Login(email=email, now=now, lifetime=lifetime, identity_id=identity_id))
         self._queue.append(waiting)
         self._queued.set()
         if self._writer is None or self._writer.done():

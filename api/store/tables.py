@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, TypeDecorator, UniqueConstraint, true
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -45,6 +45,11 @@ class User(UserBase, table=True):
     email: str = Field(primary_key=True, max_length=MAX_EMAIL_LENGTH)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     last_login: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # False while every identity of the user comes from a provider that does not vouch for
+    # the address; a verified sign-in for the email takes the user over.
+    email_verified: bool = Field(
+        default=True, nullable=False, sa_column_kwargs={"server_default": true()}
+    )
 
 
 class SessionRow(SQLModel, table=True):
@@ -61,11 +66,28 @@ class SessionRow(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
+class IdentityRow(SQLModel, table=True):
+    """An account at a provider (provider, subject) through which a user signs in."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    provider: str = Field(max_length=32)
+    subject: str = Field(max_length=255)
+    email: str = Field(
+        foreign_key="users.email", ondelete="CASCADE", index=True, max_length=MAX_EMAIL_LENGTH
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_used: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class UserPublic(UserBase):
     """The signed-in user as clients see them."""
 
     created_at: datetime
     last_login: datetime
+    email_verified: bool = True
 
 
 class SpentProof(SQLModel, table=True):

@@ -45,10 +45,15 @@ async def upsert_users(
     # compile and cache one per size.
     statement = insert.on_conflict_do_update(
         index_elements=["email"], set_={"last_login": insert.excluded.last_login}
-    ).returning(USERS.c.email, USERS.c.created_at, USERS.c.last_login)
+    ).returning(USERS.c.email, USERS.c.created_at, USERS.c.last_login, USERS.c.email_verified)
     rows = [{"email": email, "created_at": now, "last_login": now} for email, now in logins.items()]
     return {
-        row.email: UserPublic(email=row.email, created_at=row.created_at, last_login=row.last_login)
+        row.email: UserPublic(
+            email=row.email,
+            created_at=row.created_at,
+            last_login=row.last_login,
+            email_verified=row.email_verified,
+        )
         for row in await db.execute(statement, rows)
     }
 

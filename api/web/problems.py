@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth.accounts import AccountExists
 from api.auth.flows import FlowRefused, InvalidReturnTo
 from api.auth.providers.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
@@ -147,6 +148,16 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             title="Provider required",
             status=400,
             detail="Several providers are offered: say which issued the assertion.",
+        ),
+        lambda _error: {},
+    ),
+    AccountExists: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "account-exists",
+            title="Account exists",
+            status=409,
+            detail="An account with this email exists, and this provider does not vouch that "
+            "the address is yours: sign in the way you did before.",
         ),
         lambda _error: {},
     ),

@@ -21,6 +21,10 @@ class Identity:
 
     email: str
     issuer: str | None = None
+    # The provider's id for the account; None where the email is the id (Persona).
+    subject: str | None = None
+    # Whether the provider vouches that the address is the person's (see accounts.py).
+    email_verified: bool = True
     # A proof that may be used once (a posted ID token): its digest, and when it expires.
     # Not part of who the identity is, so not compared.
     one_time_proof: str | None = field(default=None, compare=False)

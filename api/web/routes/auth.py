@@ -18,7 +18,7 @@ from api.web.problems import problem_responses
 from api.web.schemas import LoginRequest
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-SIGN_IN_ERRORS = problem_responses(400, 401, 403, 413, 415, 422, 429, 503)
+SIGN_IN_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
 
 
 @router.post(
@@ -57,7 +57,10 @@ async def _sign_in(
     transport: Transport,
 ) -> Response:
     signed_in = await services.auth.sign_in(
-        verify=lambda: provider.verify(body.assertion), transport=transport, address=address
+        provider=provider.name,
+        verify=lambda: provider.verify(body.assertion),
+        transport=transport,
+        address=address,
     )
     return transport.login_response(
         user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.auth.accounts import AccountExists
 from api.auth.flows import Flow, FlowRefused, checked_return_to, seal, unseal, with_error
 from api.auth.providers.base import AssertionRejected, EmailNotVerified, VerifierUnavailable
 from api.auth.rate_limit import TooManyRequests
@@ -22,6 +23,7 @@ _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
 # What a failed callback tells the page it returns to, by cause.
 _FAILURES: tuple[tuple[type[Exception], str], ...] = (
     (EmailNotVerified, "email_not_verified"),
+    (AccountExists, "account_exists"),
     (AssertionRejected, "invalid_response"),
     (VerifierUnavailable, "provider_unavailable"),
     (TooManyRequests, "temporarily_unavailable"),
@@ -106,6 +108,7 @@ async def callback(
         if code is None:
             return _back(flow, settings, error="invalid_response")
         signed_in = await services.auth.sign_in(
+            provider=name,
             verify=lambda: provider.complete(
                 flow, code=code, redirect_uri=services.providers.callback_url(name)
             ),
