@@ -47,6 +47,7 @@ class Services:
     transports: Transports
     sessions: Sessions
     one_time: OneTimeProofs
+    accounts: Accounts
     auth: AuthService
 
 
@@ -93,6 +94,7 @@ async def open_services(
             writer=writer,
         )
         one_time = OneTimeProofs(db_sessions=db_sessions)
+        accounts = Accounts(db_sessions=db_sessions)
         metrics = metrics or new_metrics(settings)
         limits = SignInLimits(
             per_address=settings.rate_limit_per_address,
@@ -109,13 +111,14 @@ async def open_services(
             transports=Transports.from_settings(settings),
             sessions=sessions,
             one_time=one_time,
+            accounts=accounts,
             auth=AuthService(
                 settings=settings,
                 clock=clock,
                 sessions=sessions,
                 limits=limits,
                 one_time=one_time,
-                accounts=Accounts(db_sessions=db_sessions),
+                accounts=accounts,
                 metrics=metrics,
             ),
         )

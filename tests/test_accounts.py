@@ -82,3 +82,39 @@ async def test_a_returning_identity_signs_in_as_its_user_and_is_stamped(
     (identity,) = (await db_session.scalars(select(IdentityRow))).all()
     assert (identity.provider, identity.email) == ("fake", "edith@example.com")
     assert (identity.last_used - identity.created_at).total_seconds() == 60
+
+
+async def test_a_user_lists_and_removes_their_identities_but_never_the_last(
+    client: httpx.AsyncClient, verifier: FakeProvider, clock: FakeClock
+) -> None:
+    verifier.accept("google", email="edith@example.com", subject="g-1")
+    verifier.accept("github", email="edith@example.com", subject="gh-1")
+    await sign_in(client, "google")
+    clock.advance(1)
+    await sign_in(client, "github")
+
+    listed = (await client.get("/auth/identities")).json()
+    removed = await client.delete(f"/auth/identities/{listed[0]['id']}")
+    last = await client.delete(f"/auth/identities/{listed[1]['id']}")
+
+    assert [item["subject"] for item in listed] == ["g-1", "gh-1"]
+    assert set(listed[0]) == {"id", "provider", "subject", "created_at", "last_used"}
+    assert removed.status_code == 204
+    assert last.status_code == 409
+    assert [item["subject"] for item in (await client.get("/auth/identities")).json()] == ["gh-1"]
+
+
+async def test_another_users_identity_is_not_found_like_a_missing_one(
+    client: httpx.AsyncClient, verifier: FakeProvider
+) -> None:
+    verifier.accept("francis", email="francis@example.com", subject="f-1")
+    verifier.accept("edith", email="edith@example.com", subject="e-1")
+    await sign_in(client, "francis")
+    (theirs,) = (await client.get("/auth/identities")).json()
+    await sign_in(client, "edith")
+
+    other = await client.delete(f"/auth/identities/{theirs['id']}")
+    missing = await client.delete("/auth/identities/no-such-id")
+
+    assert (other.status_code, missing.status_code) == (404, 404)
+    assert other.json() == missing.json()

@@ -16,11 +16,20 @@ from api.store.identities import (
     identities_of,
     mark_verified,
 )
+from api.store.tables import IdentityRow
 from api.store.users import get_user
 
 
 class AccountExists(Exception):
     """An unverified email names an existing user: it may not join them."""
+
+
+class NoSuchIdentity(Exception):
+    """No identity of that id belongs to the user."""
+
+
+class LastIdentity(Exception):
+    """Removing the identity would leave the user no way to sign in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +82,19 @@ class Accounts:
             db=db, provider=provider, subject=subject, email=identity.email, now=now
         )
         return Account(email=identity.email, identity_id=added.id, taken_over=taken_over)
+
+    async def identities(self, email: str) -> list[IdentityRow]:
+        """The user's identities, oldest first."""
+        async with self._db_sessions() as db:
+            return await identities_of(db=db, email=email)
+
+    async def unlink(self, email: str, identity_id: str) -> None:
+        """Remove one of the user's identities, never the last."""
+        async with self._db_sessions() as db:
+            rows = await identities_of(db=db, email=email)
+            if identity_id not in {row.id for row in rows}:
+                raise NoSuchIdentity(identity_id)
+            if len(rows) == 1:
+                raise LastIdentity(identity_id)
+            await delete_identities(db=db, ids=[identity_id])
+            await db.commit()

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth.accounts import AccountExists
+from api.auth.accounts import AccountExists, LastIdentity, NoSuchIdentity
 from api.auth.flows import FlowRefused, InvalidReturnTo
 from api.auth.providers.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
@@ -158,6 +158,24 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             status=409,
             detail="An account with this email exists, and this provider does not vouch that "
             "the address is yours: sign in the way you did before.",
+        ),
+        lambda _error: {},
+    ),
+    NoSuchIdentity: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "no-such-identity",
+            title="No such identity",
+            status=404,
+            detail="You have no identity of that id.",
+        ),
+        lambda _error: {},
+    ),
+    LastIdentity: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "last-identity",
+            title="Last identity",
+            status=409,
+            detail="This is the only way you sign in; link another before removing it.",
         ),
         lambda _error: {},
     ),

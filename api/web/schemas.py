@@ -1,6 +1,8 @@
 """Request and response bodies of the routes, but for the user (`store.tables`) and the bearer
 token (`auth.transports`), which the layers below render."""
 
+from datetime import datetime
+
 from pydantic import StrictStr
 from sqlmodel import Field, SQLModel
 
@@ -34,3 +36,13 @@ class ProviderListing(SQLModel):
 
 class Health(SQLModel):
     status: str = "ok"
+
+
+class IdentityPublic(SQLModel):
+    """An account at a provider through which the user signs in."""
+
+    id: str = Field(description="Opaque; names the identity to remove.")
+    provider: str
+    subject: str
+    created_at: datetime
+    last_used: datetime
