@@ -170,7 +170,7 @@ class Settings(BaseSettings):
                 if url is not None and not is_https_or_loopback(url):
                     raise ValueError(f"{name} must use https in production")
         configs = self.provider_configs  # parsed now, so a mistake stops the start
-        redirecting = [c.name for c in configs if c.kind == "oidc" and self.providers]
+        redirecting = [c.name for c in configs if c.kind != "persona" and self.providers]
         if redirecting and self.public_url is None and not self.is_development:
             raise ValueError(
                 f"SIGNET_PUBLIC_URL is required for the redirect flow of {', '.join(redirecting)}"

@@ -5,9 +5,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from api.auth.emails import InvalidEmail, normalise_email
+
+if TYPE_CHECKING:
+    from api.auth.flows import Flow
 
 logger = logging.getLogger("signet.verifier")
 
@@ -63,6 +66,14 @@ class Provider(Protocol):
     name: str
 
     async def verify(self, assertion: str) -> Identity: ...
+
+
+class RedirectProvider(Provider, Protocol):
+    """A provider a browser signs in with through its authorization endpoint."""
+
+    async def authorization_url(self, flow: "Flow", *, redirect_uri: str) -> str: ...
+
+    async def complete(self, flow: "Flow", *, code: str, redirect_uri: str) -> Identity: ...
 
 
 def email_claim(value: object) -> str:

@@ -21,21 +21,21 @@ def authorization_url(
     redirect_uri: str,
     scopes: tuple[str, ...],
     state: str,
-    nonce: str,
+    nonce: str | None,
     challenge: str,
 ) -> str:
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": " ".join(scopes),
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-    )
+    parameters = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    if nonce is not None:  # OpenID Connect only
+        parameters["nonce"] = nonce
+    query = urlencode(parameters)
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 

@@ -99,11 +99,6 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
     kind = values.get("KIND", "").lower()
     if kind not in KINDS:
         raise ValueError(f"{prefix}KIND must be one of {', '.join(KINDS)}")
-    if kind == "github":
-        raise ValueError(
-            f"{prefix}KIND: github providers sign in through the redirect flow, "
-            "which this version does not have yet"
-        )
     issuer = values.get("ISSUER") or None
     tenant = values.get("TENANT") or None
     if name == "microsoft" and issuer is None and tenant is not None:
@@ -124,6 +119,8 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
         raise ValueError(f"{prefix}ISSUER is required for an OpenID Connect provider")
     if kind in ("oidc", "github") and not (client_id or extra):
         raise ValueError(f"{prefix}CLIENT_ID is required")
+    if kind == "github" and not values.get("CLIENT_SECRET"):
+        raise ValueError(f"{prefix}CLIENT_SECRET is required for GitHub")
     if kind == "persona" and urls["VERIFIER_URL"] is None:
         raise ValueError(f"{prefix}VERIFIER_URL is required for a Persona provider")
     trust = values.get("TRUST_EMAIL", "").lower()

@@ -21,12 +21,16 @@ class Answer:
     headers: httpx.Headers
     body: bytes
 
+    def json_value(self) -> Any:
+        """The body as JSON, or `VerifierUnavailable`."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            raise VerifierUnavailable("answer is not JSON") from None
+
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object, or `VerifierUnavailable`."""
-        try:
-            value = json.loads(self.body)
-        except ValueError:
-            raise VerifierUnavailable("answer is not JSON") from None
+        value = self.json_value()
         if not isinstance(value, dict):
             raise VerifierUnavailable("answer is not a JSON object")
         return value

@@ -1,18 +1,14 @@
 """The providers the settings describe, built once per process on the shared HTTP client."""
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
 
 import httpx
 
-from api.auth.providers.base import Provider
+from api.auth.providers.base import Provider, RedirectProvider
 from api.auth.providers.config import ProviderConfig
 from api.auth.providers.persona import PersonaProvider
 from api.clock import Clock
 from api.config import Settings
-
-if TYPE_CHECKING:
-    from api.auth.providers.oidc import OIDCProvider
 
 
 class UnknownProvider(Exception):
@@ -53,18 +49,17 @@ class Providers(Mapping[str, Provider]):
     def configs(self) -> list[ProviderConfig]:
         return [config for config, _ in self._built.values()]
 
-    def redirect_flow(self, name: str) -> "OIDCProvider":
+    def redirect_flow(self, name: str) -> RedirectProvider:
         """The provider `name`, if it signs in through the redirect flow; else `NoRedirectFlow`."""
-        from api.auth.providers.oidc import OIDCProvider  # loaded only with an OIDC provider
-
-        provider = self._built.get(name, (None, None))[1]
-        if not (
-            self._public_url
-            and isinstance(provider, OIDCProvider)
-            and provider.client_id is not None
+        config, provider = self._built.get(name, (None, None))
+        if (
+            self._public_url is None
+            or config is None
+            or config.kind not in ("oidc", "github")
+            or config.client_id is None
         ):
             raise NoRedirectFlow(name)
-        return provider
+        return provider  # type: ignore[return-value]  # oidc and github providers redirect
 
     def start_url(self, name: str) -> str | None:
         """Where a browser starts signing in with `name`; None without a redirect flow."""
@@ -145,4 +140,14 @@ def _build(
             timeout=settings.verifier_timeout,
             clock=clock,
         )
-    raise NotImplementedError(f"{config.kind} providers sign in through the redirect flow")
+    from api.auth.providers.github import GitHubProvider
+
+    assert config.client_id is not None  # the provider's configuration guarantees it
+    return GitHubProvider(
+        name=config.name,
+        client=client,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        scopes=config.scopes,
+        timeout=settings.verifier_timeout,
+    )
