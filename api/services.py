@@ -86,7 +86,8 @@ async def open_services(
                     headers={"User-Agent": "signet"},
                 )
             )
-        writer = SignInWriter(db_sessions)
+        accounts = Accounts(db_sessions=db_sessions)
+        writer = SignInWriter(db_sessions, resolve=accounts.resolve_all)
         stack.push_async_callback(writer.aclose)
         sessions = Sessions(
             db_sessions=db_sessions,
@@ -94,7 +95,6 @@ async def open_services(
             writer=writer,
         )
         one_time = OneTimeProofs(db_sessions=db_sessions)
-        accounts = Accounts(db_sessions=db_sessions)
         metrics = metrics or new_metrics(settings)
         limits = SignInLimits(
             per_address=settings.rate_limit_per_address,
@@ -118,7 +118,6 @@ async def open_services(
                 sessions=sessions,
                 limits=limits,
                 one_time=one_time,
-                accounts=accounts,
                 metrics=metrics,
             ),
         )

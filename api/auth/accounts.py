@@ -1,23 +1,22 @@
 """Accounts: which user an identity signs in as, and the trust rules that keep an unverified
 email from ever joining someone else's account ("nOAuth")."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth.providers.base import Identity
 from api.store.identities import (
     add_identity,
     add_user,
     delete_identities,
-    find_identity,
+    find_identities,
     identities_of,
     mark_verified,
 )
-from api.store.tables import IdentityRow
-from api.store.users import get_user
+from api.store.sessions import delete_user_sessions
+from api.store.sign_in_writer import Account, IdentityClaim, Login
+from api.store.tables import IdentityRow, User
+from api.store.users import get_users
 
 
 class AccountExists(Exception):
@@ -32,56 +31,59 @@ class LastIdentity(Exception):
     """Removing the identity would leave the user no way to sign in."""
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
-    """The user an identity signs in as, and whether a verified sign-in just took it over from
-    unverified identities (whose sessions must then end)."""
-
-    email: str
-    identity_id: str
-    taken_over: bool = False
-
-
 class Accounts:
     def __init__(self, *, db_sessions: async_sessionmaker[AsyncSession]) -> None:
         self._db_sessions = db_sessions
 
-    async def resolve(self, identity: Identity, *, provider: str, now: datetime) -> Account:
-        """The user `identity` signs in as, linking it on first use; `AccountExists` when an
-        unverified email names a user that exists already."""
-        for attempt in (1, 2):
+    async def resolve_all(self, db: AsyncSession, logins: list[Login]) -> list[Account | Exception]:
+        """The user each login's identity claim signs in as, inside the sign-in writer's
+        transaction (`db`): linked identities, and the users of the rest, in one SELECT each
+        for the batch; a new identity linked on the spot, or refused with `AccountExists`
+        before anything of its login is written."""
+        claims = [login.claim for login in logins if login.claim is not None]
+        linked = await find_identities(db=db, keys=[(c.provider, c.subject) for c in claims])
+        unlinked = {c.email for c in claims if (c.provider, c.subject) not in linked}
+        users = await get_users(db=db, emails=unlinked)
+        accounts: list[Account | Exception] = []
+        for login in logins:
+            claim = login.claim
+            assert claim is not None  # the writer resolves only claimed logins
+            row = linked.get((claim.provider, claim.subject))
+            if row is not None:  # nothing to write: the writer stamps last_used
+                accounts.append(Account(email=row.email, identity_id=row.id))
+                continue
+            user = users.get(claim.email)
             try:
-                async with self._db_sessions() as db:
-                    account = await self._resolve(db, identity, provider=provider, now=now)
-                    await db.commit()
-                    return account
-            except IntegrityError:
-                if attempt == 2:  # a concurrent first sign-in linked it: read what it wrote
-                    raise
-        raise AssertionError("unreachable")
+                account, linked[(claim.provider, claim.subject)] = await self._link(
+                    db, claim, user, now=login.now
+                )
+            except AccountExists as refused:
+                accounts.append(refused)
+            else:  # what later logins of this batch must see of the user now
+                verified = claim.verified or (user is not None and user.email_verified)
+                users[claim.email] = User(email=claim.email, email_verified=verified)
+                accounts.append(account)
+        return accounts
 
-    async def _resolve(
-        self, db: AsyncSession, identity: Identity, *, provider: str, now: datetime
-    ) -> Account:
-        subject = identity.subject or identity.email
-        linked = await find_identity(db=db, provider=provider, subject=subject)
-        if linked is not None:  # nothing to write: the sign-in writer stamps last_used
-            return Account(email=linked.email, identity_id=linked.id)
-        user = await get_user(db=db, email=identity.email)
+    async def _link(
+        self, db: AsyncSession, claim: IdentityClaim, user: User | None, *, now: datetime
+    ) -> tuple[Account, IdentityRow]:
         if user is None:
-            await add_user(db=db, email=identity.email, verified=identity.email_verified, now=now)
-        elif not identity.email_verified:
-            raise AccountExists(identity.email)
+            await add_user(db=db, email=claim.email, verified=claim.verified, now=now)
+        elif not claim.verified:
+            raise AccountExists(claim.email)
         taken_over = user is not None and not user.email_verified
         if taken_over:
-            # The verified owner wins: the identities that only claimed the address go.
-            stale = await identities_of(db=db, email=identity.email)
+            # The verified owner wins: the identities that only claimed the address go, and
+            # with them their sessions (the caller evicts them from the session cache).
+            stale = await identities_of(db=db, email=claim.email)
             await delete_identities(db=db, ids=[row.id for row in stale])
-            await mark_verified(db=db, email=identity.email)
+            await delete_user_sessions(db=db, email=claim.email)
+            await mark_verified(db=db, email=claim.email)
         added = await add_identity(
-            db=db, provider=provider, subject=subject, email=identity.email, now=now
+            db=db, provider=claim.provider, subject=claim.subject, email=claim.email, now=now
         )
-        return Account(email=identity.email, identity_id=added.id, taken_over=taken_over)
+        return Account(email=claim.email, identity_id=added.id, taken_over=taken_over), added
 
     async def identities(self, email: str) -> list[IdentityRow]:
         """The user's identities, oldest first."""

@@ -5,7 +5,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.auth.accounts import AccountExists, Accounts
+from api.auth.accounts import AccountExists
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
 from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import AssertionRejected, Identity, VerificationError
@@ -17,6 +17,7 @@ from api.auth.transports import Transport
 from api.clock import Clock
 from api.config import Settings
 from api.observability.metrics import Metrics
+from api.store.sign_in_writer import IdentityClaim, Login
 from api.store.tables import User, UserPublic
 
 events = logging.getLogger("signet.events")
@@ -59,10 +60,8 @@ class AuthService:
         sessions: Sessions,
         limits: SignInLimits,
         one_time: OneTimeProofs,
-        accounts: Accounts,
         metrics: Metrics,
     ) -> None:
-        self._accounts = accounts
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
@@ -89,16 +88,18 @@ class AuthService:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
             self._limits.hit_identity(identity.email)
             await self._spend(identity)
-            account = await self._accounts.resolve(identity, provider=provider, now=self._clock())
+            claim = IdentityClaim(
+                provider=provider,
+                subject=identity.subject or identity.email,
+                email=identity.email,
+                verified=identity.email_verified,
+            )
+            signed_in = await self._start(identity.email, transport, claim=claim)
         except (VerificationError, TooManyRequests, AccountExists) as error:
             self._record_login(transport, outcome=type(error).__name__)
             raise
-        if account.taken_over:  # the sessions of those who only claimed the address end
-            await self._sessions.revoke_user(account.email)
-        self._record_login(transport, outcome="ok", email=account.email)
-        return await self.start_session(
-            email=account.email, transport=transport, identity_id=account.identity_id
-        )
+        self._record_login(transport, outcome="ok", email=signed_in.user.email)
+        return signed_in
 
     async def _spend(self, identity: Identity) -> None:
         # Only after every check: a proof refused for a passing reason is not used up.
@@ -114,16 +115,17 @@ class AuthService:
         if not await self._one_time.first_use(f"flow:{flow.state}", until=until):
             raise FlowRefused("this sign-in was completed already")
 
-    async def start_session(
-        self, *, email: str, transport: Transport, identity_id: str | None = None
-    ) -> SignedIn:
+    async def start_session(self, *, email: str, transport: Transport) -> SignedIn:
         """Create or stamp the user and start a session for them, with no proof asked."""
+        return await self._start(email, transport, claim=None)
+
+    async def _start(
+        self, email: str, transport: Transport, *, claim: IdentityClaim | None
+    ) -> SignedIn:
         now = self._clock()
-        user, started = await self._sessions.start(
-            email=email,
-            now=now,
-            lifetime=self._settings.session_absolute_timeout,
-            identity_id=identity_id,
+        lifetime = self._settings.session_absolute_timeout
+        user, started, _ = await self._sessions.start(
+            Login(email=email, now=now, lifetime=lifetime, claim=claim)
         )
         token = issue_token(
             settings=self._settings,

@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.session_cache import CheckedSession, SessionCache
 from api.auth.tokens import SessionClaims
 from api.store.sessions import (
-    StartedSession,
     delete_expired_sessions,
     delete_session,
     delete_user_sessions,
     find_session_user,
 )
-from api.store.sign_in_writer import SignInWriter
+from api.store.sign_in_writer import Login, SignInWriter, WrittenSignIn
 from api.store.tables import UserPublic
 from api.store.users import delete_user
 
@@ -34,13 +33,13 @@ class Sessions:
         self._cache = cache
         self._writer = writer
 
-    async def start(
-        self, *, email: str, now: datetime, lifetime: int, identity_id: str | None = None
-    ) -> tuple[UserPublic, StartedSession]:
-        """Create or stamp the user and start a session, durably, before any token is sent."""
-        return await self._writer.sign_in(
-            email=email, now=now, lifetime=lifetime, identity_id=identity_id
-        )
+    async def start(self, login: Login) -> WrittenSignIn:
+        """Create or stamp the user and start a session, durably, before any token is sent; a
+        takeover's ended sessions leave this process's cache at once."""
+        user, started, account = await self._writer.sign_in(login)
+        if account.taken_over:
+            self._cache.forget_user(account.email)
+        return user, started, account
 
     def cached(self, digest: bytes) -> CheckedSession | None:
         """The session a token (by its digest) names, if this process checked it lately."""

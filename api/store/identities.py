@@ -4,7 +4,7 @@ commits."""
 import secrets
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -19,6 +19,18 @@ async def find_identity(*, db: AsyncSession, provider: str, subject: str) -> Ide
     )
     found: IdentityRow | None = (await db.scalars(statement)).one_or_none()
     return found
+
+
+async def find_identities(
+    *, db: AsyncSession, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], IdentityRow]:
+    """The identities with these (provider, subject) keys, in one SELECT."""
+    if not keys:
+        return {}
+    statement = select(IdentityRow).where(
+        tuple_(col(IdentityRow.provider), col(IdentityRow.subject)).in_(keys)
+    )
+    return {(row.provider, row.subject): row for row in await db.scalars(statement)}
 
 
 async def identities_of(*, db: AsyncSession, email: str) -> list[IdentityRow]:

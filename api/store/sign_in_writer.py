@@ -8,11 +8,12 @@ Under no load a batch is one login and the wait is one commit; under load the co
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.store.identities import stamp_identities
@@ -26,7 +27,30 @@ MAX_BATCH = 256
 # How long the writer waits for more logins once one arrives. Under load this is what makes
 # batches (and so shares commits); next to a verifier round trip, 5 ms is little to add.
 LINGER_SECONDS = 0.005
-WrittenSignIn = tuple[UserPublic, StartedSession]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Whom a login signs in as: the user's email, the identity used (stamped in the same
+    transaction), and whether the login took the user over from unverified identities."""
+
+    email: str
+    identity_id: str | None = None
+    taken_over: bool = False
+
+
+WrittenSignIn = tuple[UserPublic, StartedSession, Account]
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityClaim:
+    """Who a provider says is signing in: its account (provider, subject), the email, and
+    whether it vouches that the email is theirs."""
+
+    provider: str
+    subject: str
+    email: str
+    verified: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,24 +58,50 @@ class Login:
     email: str
     now: datetime
     lifetime: int
-    # The identity signed in with, stamped as used in the same transaction.
-    identity_id: str | None = None
+    # Resolved to an account in the batch's own transaction; None: sign in as `email`.
+    claim: IdentityClaim | None = None
 
 
-async def write_sign_ins(*, db: AsyncSession, logins: Sequence[Login]) -> list[WrittenSignIn]:
-    """Create or stamp each user and start a new session per login, in one committed transaction."""
+# Resolves the claims of a batch's logins (in order) inside its transaction: an account each,
+# or the error that refuses that login alone (raised before any write of that login).
+ResolveAccounts = Callable[[AsyncSession, list[Login]], Awaitable[list[Account | Exception]]]
+
+
+async def write_sign_ins(
+    *, db: AsyncSession, logins: Sequence[Login], resolve: ResolveAccounts | None = None
+) -> list[WrittenSignIn | Exception]:
+    """Resolve each login's account, create or stamp each user and start a new session per login,
+    in one committed transaction; a login the resolver refused gets that error instead."""
+    claimed = [login for login in logins if login.claim is not None]
+    resolved = iter(await resolve(db, claimed) if claimed and resolve else [])
+    accounts = [Account(login.email) if login.claim is None else next(resolved) for login in logins]
+    accepted = [
+        (login, account)
+        for login, account in zip(logins, accounts, strict=True)
+        if isinstance(account, Account)
+    ]
+    if not accepted:  # every login refused: nothing to write
+        refused: list[WrittenSignIn | Exception] = [
+            account for account in accounts if isinstance(account, Exception)
+        ]
+        return refused
     latest: dict[str, datetime] = {}
-    for login in logins:  # one row per email: an upsert may not touch a row twice
-        latest[login.email] = max(login.now, latest.get(login.email, login.now))
+    for login, account in accepted:  # one row per email: an upsert may not touch a row twice
+        latest[account.email] = max(login.now, latest.get(account.email, login.now))
     users = await upsert_users(db=db, logins=latest)
-    starts = [(login.email, login.now, login.lifetime) for login in logins]
-    started = await insert_sessions(db=db, starts=starts)
+    starts = [(account.email, login.now, login.lifetime) for login, account in accepted]
+    started = iter(await insert_sessions(db=db, starts=starts))
     used: list[dict[str, object]] = [
-        {"identity": login.identity_id, "now": login.now} for login in logins if login.identity_id
+        {"identity": account.identity_id, "now": login.now}
+        for login, account in accepted
+        if account.identity_id
     ]
     await stamp_identities(db=db, used=used)
     await db.commit()
-    return [(users[login.email], started) for login, started in zip(logins, started, strict=True)]
+    return [
+        (users[account.email], next(started), account) if isinstance(account, Account) else account
+        for account in accounts
+    ]
 
 
 @dataclass
@@ -65,16 +115,21 @@ class _Waiting:
 class SignInWriter:
     """Queues sign-ins and commits them in batches (see the module docstring)."""
 
-    def __init__(self, db_sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        db_sessions: async_sessionmaker[AsyncSession],
+        *,
+        resolve: ResolveAccounts | None = None,
+    ) -> None:
         self._db_sessions = db_sessions
+        self._resolve = resolve
         self._queue: list[_Waiting] = []
         self._queued = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
-    async def sign_in(
-        self, *, email: str, now: datetime, lifetime: int, identity_id: str | None = None
-    ) -> WrittenSignIn:
-        waiting = _Waiting(Login(email=email, now=now, lifetime=lifetime, identity_id=identity_id))
+    async def sign_in(self, login: Login) -> WrittenSignIn:
+        """Write `login` with whatever else is queued; its user, session and account."""
+        waiting = _Waiting(login)
         self._queue.append(waiting)
         self._queued.set()
         if self._writer is None or self._writer.done():
@@ -101,8 +156,7 @@ class SignInWriter:
 
     async def _write(self, batch: list[_Waiting]) -> None:
         try:
-            async with self._db_sessions() as db:
-                results = await write_sign_ins(db=db, logins=[waiting.login for waiting in batch])
+            results = await self._write_once_more_on_conflict(batch)
         except Exception as error:
             logger.exception("writing %d sign-ins failed", len(batch))
             _fail(batch, error)
@@ -111,8 +165,25 @@ class SignInWriter:
             _fail(batch, RuntimeError("signet is shutting down"))
             raise
         for waiting, result in zip(batch, results, strict=True):
-            if not waiting.answer.done():  # its request may have been cancelled meanwhile
+            if waiting.answer.done():  # its request may have been cancelled meanwhile
+                continue
+            if isinstance(result, Exception):
+                waiting.answer.set_exception(result)
+            else:
                 waiting.answer.set_result(result)
+
+    async def _write_once_more_on_conflict(
+        self, batch: list[_Waiting]
+    ) -> list[WrittenSignIn | Exception]:
+        logins = [waiting.login for waiting in batch]
+        try:
+            async with self._db_sessions() as db:
+                return await write_sign_ins(db=db, logins=logins, resolve=self._resolve)
+        except IntegrityError:
+            # Another process linked the same identity or made the same user first; the
+            # accounts now resolve to what it wrote.
+            async with self._db_sessions() as db:
+                return await write_sign_ins(db=db, logins=logins, resolve=self._resolve)
 
 
 def _fail(batch: list[_Waiting], error: BaseException) -> None:
