@@ -16,7 +16,7 @@ from api.web.middleware.csrf import OriginCheckMiddleware
 from api.web.middleware.request_log import RequestLogMiddleware
 from api.web.openapi import openapi_for
 from api.web.problems import install_problem_handlers
-from api.web.routes import auth, health, identities, providers
+from api.web.routes import auth, health, identities, providers, sign_in_page
 
 logger = logging.getLogger("signet")
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(auth.router)
     app.include_router(providers.router)
     app.include_router(identities.router)
+    app.include_router(sign_in_page.router)
     app.include_router(health.router)
     if settings.docs:
         docs.mount_docs(app)

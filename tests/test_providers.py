@@ -202,3 +202,27 @@ async def test_a_single_provider_is_named_after_its_kind(
     listed = (await client.get("/auth/providers")).json()
 
     assert [(item["name"], item["kind"]) for item in listed] == [("persona", "persona")]
+
+
+async def test_the_sign_in_page_offers_a_button_per_redirect_provider(
+    settings: Settings, engine: object, http_client: httpx.AsyncClient
+) -> None:
+    two = configured(
+        settings,
+        "google,corp",
+        GOOGLE_CLIENT_ID="g-web",
+        CORP_KIND="oidc",
+        CORP_ISSUER="https://sso.corp.example",
+        CORP_CLIENT_ID="c-web",
+        CORP_DISPLAY_NAME="Corp <SSO>",
+    )
+    async with serving(two, http_client=http_client) as client:
+        response = await client.get("/auth/sign-in", params={"return_to": "/x?a=1&b=2"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "Sign in with Google" in page
+    assert "Sign in with Corp &lt;SSO&gt;" in page  # escaped, never markup
+    assert f'href="{PUBLIC_URL}/auth/providers/google/start?return_to=%2Fx%3Fa%3D1%26b%3D2"' in page
+    assert "<script" not in page

@@ -350,3 +350,20 @@ async def test_a_posted_id_token_is_accepted_once(
     again = await client.post("/auth/login", json={"assertion": token})
 
     assert (first.status_code, again.status_code) == (200, 401)
+
+
+async def test_the_sign_in_page_with_one_provider_goes_straight_to_it(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/auth/sign-in", params={"return_to": "/app"})
+
+    assert response.status_code == 302
+    assert response.headers["location"] == (
+        f"{APP_ORIGIN}/auth/providers/corp/start?return_to=%2Fapp"
+    )
+
+
+async def test_the_sign_in_page_refuses_a_foreign_return_to(client: httpx.AsyncClient) -> None:
+    response = await client.get("/auth/sign-in", params={"return_to": "https://evil.example/"})
+
+    assert response.status_code == 400

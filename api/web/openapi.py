@@ -32,10 +32,14 @@ def openapi_for(app: FastAPI, *, cookie_name: str) -> Callable[[], dict[str, Any
 
 
 def _errors_as_problems(schema: dict[str, Any]) -> None:
-    # FastAPI files every documented response under the route's media type; errors are problems.
+    # FastAPI files every documented response under the route's media type (JSON, or HTML for
+    # the sign-in page); errors are problems whatever the route answers otherwise.
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status[0] in "45" and "application/json" in content:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if status[0] in "45" and content:
+                    media = (
+                        "application/json" if "application/json" in content else next(iter(content))
+                    )
+                    response["content"] = {PROBLEM_MEDIA_TYPE: content[media]}
