@@ -72,9 +72,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if isinstance(metrics, PrometheusMetrics):
         mount_metrics(app, metrics)
     if settings.is_development:
-        from api.dev import demo, idp  # never loaded in production
+        from api.dev import demo, idp, oidc  # never loaded in production
 
         app.include_router(idp.router)
+        app.include_router(oidc.router)
         demo.mount_demo(app)
     app.openapi = openapi_for(app, cookie_name=settings.cookie_name)  # type: ignore[method-assign]
     return app

@@ -273,8 +273,12 @@ class Settings(BaseSettings):
         if data.get("secret_key") is None:
             logger.warning("SIGNET_SECRET_KEY is unset: sessions last until the server restarts")
             data["secret_key"] = secrets.token_urlsafe(32)
-        if not data.get("providers") and data.get("verifier", "persona") == "persona":
-            data.setdefault("verifier_url", f"{DEV_ORIGIN}/dev-idp/verify")
+        if not data.get("providers") and not _SINGLE_PROVIDER_FIELDS & data.keys():
+            # The built-in identity provider, both ways it speaks: the redirect flow ("dev")
+            # and Persona assertions ("persona", for the curl walk-through).
+            development = _development_providers(f"{data['public_url']}/dev-idp")
+            data["providers"] = "dev,persona"
+            data["provider_variables"] = {**development, **data["provider_variables"]}
         data.setdefault("audience", DEV_ORIGIN)
         return data
 
@@ -288,6 +292,19 @@ class Settings(BaseSettings):
 _SINGLE_PROVIDER_FIELDS = frozenset(
     {"verifier", "verifier_url", "oidc_issuer", "oidc_client_ids", "oidc_jwks_url"}
 )
+
+
+def _development_providers(base: str) -> dict[str, str]:
+    return {
+        "SIGNET_PROVIDER_DEV_KIND": "oidc",
+        "SIGNET_PROVIDER_DEV_ISSUER": base,
+        "SIGNET_PROVIDER_DEV_CLIENT_ID": "signet-dev",
+        "SIGNET_PROVIDER_DEV_DISPLAY_NAME": "Dev",
+        "SIGNET_PROVIDER_DEV_TRUST_EMAIL": "true",
+        "SIGNET_PROVIDER_PERSONA_KIND": "persona",
+        "SIGNET_PROVIDER_PERSONA_VERIFIER_URL": f"{base}/verify",
+        "SIGNET_PROVIDER_PERSONA_DISPLAY_NAME": "Dev (Persona assertion)",
+    }
 
 
 class InvalidSettings(Exception):

@@ -16,7 +16,8 @@ SERVER_START_TIMEOUT = 30.0
 
 class Server:
     """A uvicorn process serving Signet in development mode, on a fresh SQLite file unless
-    `environment` says otherwise; `environment` overrides the defaults below."""
+    `environment` says otherwise; `environment` overrides the defaults below, and
+    `default_providers` keeps development's own providers (the redirect flow and Persona)."""
 
     def __init__(
         self,
@@ -25,6 +26,7 @@ class Server:
         name: str = "server",
         environment: dict[str, str] | None = None,
         migrate: bool = True,
+        default_providers: bool = False,
     ) -> None:
         self.log_path = directory / f"{name}.log"
         listener = socket.socket()
@@ -37,7 +39,9 @@ class Server:
             "SIGNET_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'signet.db'}",
             "SIGNET_SECRET_KEY": secrets.token_urlsafe(32),
             "SIGNET_AUDIENCE": self.url,
-            "SIGNET_VERIFIER_URL": f"{self.url}/dev-idp/verify",
+            "SIGNET_PUBLIC_URL": self.url,
+            # One Persona provider, unless the development defaults (dev and persona) are asked.
+            **({} if default_providers else {"SIGNET_VERIFIER_URL": f"{self.url}/dev-idp/verify"}),
             **(environment or {}),
         }
         if migrate:

@@ -35,7 +35,9 @@ def test_defaults_are_development_with_the_built_in_identity_provider() -> None:
 
     assert settings.env == "development"
     assert settings.database_url == "sqlite+aiosqlite:///./signet.db"
-    assert settings.verifier_url == "http://127.0.0.1:8000/dev-idp/verify"
+    dev, persona = settings.provider_configs  # the built-in identity provider, both ways
+    assert (dev.kind, dev.issuer) == ("oidc", "http://127.0.0.1:8000/dev-idp")
+    assert persona.verifier_url == "http://127.0.0.1:8000/dev-idp/verify"
     assert settings.audience == "http://127.0.0.1:8000"
     assert len(settings.secret_key.get_secret_value()) >= 32
     assert settings.verifier_timeout == 5

@@ -1,14 +1,18 @@
 """The development identity provider, and the whole login flow through the real Persona verifier."""
 
+import html
+import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from api.auth.providers.registry import build_providers
 from api.clock import utcnow
 from api.config import Settings
+from api.services import open_services
 from api.web.deps import get_provider
 from tests.apps import APP_ORIGIN, client_of, running
 
@@ -102,3 +106,45 @@ async def test_the_identity_provider_wants_a_valid_email(dev_client: httpx.Async
 
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+async def flow_client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """A development app with its default providers, its HTTP client reaching itself."""
+    development = Settings(
+        env="development",
+        database_url=settings.database_url,
+        secret_key=settings.secret_key,
+        public_url=APP_ORIGIN,
+    )
+    transport = httpx.ASGITransport(app=create_app(development))  # replaced below
+    async with (
+        httpx.AsyncClient(transport=transport) as loopback,
+        open_services(development, http_client=loopback) as services,
+    ):
+        app = create_app(services=services)
+        transport.app = app
+        async with app.router.lifespan_context(app), client_of(app) as client:
+            yield client
+
+
+async def test_the_development_provider_speaks_the_redirect_flow(
+    flow_client: httpx.AsyncClient,
+) -> None:
+    providers = (await flow_client.get("/auth/providers")).json()
+    start = await flow_client.get("/auth/providers/dev/start", params={"return_to": "/"})
+    authorize = await flow_client.get(start.headers["location"])
+    hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', authorize.text))
+
+    approved = await flow_client.post(
+        "/dev-idp/authorize",
+        data={**{k: html.unescape(v) for k, v in hidden.items()}, "email": "Edith@Example.com"},
+    )
+    back = await flow_client.get(approved.headers["location"])
+
+    assert [provider["name"] for provider in providers] == ["dev", "persona"]
+    assert authorize.status_code == 200
+    assert back.status_code == 303
+    assert back.headers["location"] == "/"
+    me = (await flow_client.get("/auth/me")).json()
+    assert (me["email"], me["email_verified"]) == ("edith@example.com", True)

@@ -11,6 +11,17 @@ const SIGNET = ""; // same origin as this page
 const $ = (id) => document.getElementById(id);
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
+// What a failed redirect sign-in means, in words (Signet adds ?signet_error=<code>).
+const SIGN_IN_ERRORS = {
+  access_denied: "You cancelled signing in.",
+  email_not_verified: "That provider does not vouch for your email address.",
+  account_exists: "An account with this email exists: sign in the way you did before.",
+  invalid_response: "The provider's answer did not check out. Please try again.",
+  provider_unavailable: "The provider could not be reached. Please try again shortly.",
+};
+
+let providers = []; // from GET /auth/providers
+
 async function problemOf(response) {
   // Signet's errors are RFC 9457 problems; their `title` is written for people.
   const body = await response.json().catch(() => ({}));
@@ -35,11 +46,14 @@ async function assertionFor(email) {
 }
 
 async function logIn(assertion) {
+  // With several providers, say which one issued the assertion.
+  const persona = providers.find((provider) => provider.kind === "persona");
+  const body = providers.length > 1 && persona ? { assertion, provider: persona.name } : { assertion };
   const response = await fetch(`${SIGNET}/auth/login`, {
     method: "POST",
     credentials: "include",
     headers: JSON_HEADERS,
-    body: JSON.stringify({ assertion }),
+    body: JSON.stringify(body),
   });
   if (!response.ok) throw await problemOf(response);
   return response.json();
@@ -55,6 +69,23 @@ function showUser(user) {
   $("id_logout").hidden = !user;
   $("id_login").hidden = Boolean(user);
   $("id_signin_form").hidden = true;
+  $("id_providers").hidden = true;
+}
+
+// A button per provider that signs in through its own page: the browser goes there and back.
+function showProviders() {
+  const list = $("id_providers");
+  list.replaceChildren();
+  for (const provider of providers.filter((each) => each.start_url)) {
+    const link = document.createElement("a");
+    link.className = "button";
+    link.href = `${provider.start_url}?return_to=${encodeURIComponent(location.pathname)}`;
+    link.textContent = `Sign in with ${provider.display_name}`;
+    const item = document.createElement("li");
+    item.append(link);
+    list.append(item);
+  }
+  list.hidden = !list.children.length;
 }
 
 function showError(message) {
@@ -64,8 +95,11 @@ function showError(message) {
 
 $("id_login").addEventListener("click", () => {
   showError(null);
-  $("id_signin_form").hidden = false;
-  $("id_email").focus();
+  showProviders();
+  if (providers.some((provider) => provider.kind === "persona")) {
+    $("id_signin_form").hidden = false;
+    $("id_email").focus();
+  }
 });
 
 $("id_signin_form").addEventListener("submit", async (event) => {
@@ -83,4 +117,14 @@ $("id_logout").addEventListener("click", async () => {
   showUser(null);
 });
 
+// Back from a provider that did not sign us in: say why, and tidy the address bar.
+const signInError = new URLSearchParams(location.search).get("signet_error");
+if (signInError) {
+  showError(SIGN_IN_ERRORS[signInError] || "Signing in did not work. Please try again.");
+  history.replaceState(null, "", location.pathname);
+}
+
+fetch(`${SIGNET}/auth/providers`)
+  .then((response) => (response.ok ? response.json() : []))
+  .then((listed) => { providers = listed; }, () => {});
 currentUser().then(showUser, () => showUser(null));
