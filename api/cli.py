@@ -1,6 +1,7 @@
 """The `signet` command: migrate, serve, and the few admin actions an operator needs.
 
-Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the database are unusable.
+Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the database are unusable;
+4 a provider is unusable (`providers check`).
 """
 
 import argparse
@@ -12,11 +13,12 @@ from pathlib import Path
 import sqlalchemy.exc
 
 from api.auth.emails import InvalidEmail, normalise_email
+from api.auth.providers.check import check_providers
 from api.config import InvalidSettings, Settings, get_settings
 from api.services import Services, open_services
 from api.store.users import get_user, list_users
 
-EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE, EXIT_PROVIDER_UNUSABLE = 0, 1, 2, 3, 4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.set_defaults(command=_serve)
+
+    providers = commands.add_parser("providers", help="check the configured providers")
+    provider_actions = providers.add_subparsers(required=True, metavar="ACTION")
+    check = provider_actions.add_parser(
+        "check", help="fetch each provider's discovery document and keys; exit 4 if any is unusable"
+    )
+    check.set_defaults(command=_check_providers)
 
     users = commands.add_parser("users", help="list users, end their sessions, delete them")
     actions = users.add_subparsers(required=True, metavar="ACTION")
@@ -109,6 +118,18 @@ def _with_services(settings: Settings, action: Callable[[Services], Awaitable[in
             return await action(services)
 
     return asyncio.run(run())
+
+
+def _check_providers(_arguments: argparse.Namespace, settings: Settings) -> int:
+    async def action(services: Services) -> int:
+        verdicts = await check_providers(
+            settings, client=services.http_client, clock=services.clock
+        )
+        for verdict in verdicts:
+            print(f"{verdict.provider}: {'ok' if verdict.usable else 'UNUSABLE'}: {verdict.detail}")
+        return EXIT_OK if all(verdict.usable for verdict in verdicts) else EXIT_PROVIDER_UNUSABLE
+
+    return _with_services(settings, action)
 
 
 def _list_users(_arguments: argparse.Namespace, settings: Settings) -> int:

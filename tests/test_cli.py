@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import respx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
-from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_UNUSABLE, main
+from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_PROVIDER_UNUSABLE, EXIT_UNUSABLE, main
 from api.config import get_settings
 from api.store.db import create_db_sessions, create_engine
 from api.store.sign_in_writer import Login, write_sign_ins
@@ -112,3 +115,37 @@ def test_usage_errors_are_exit_2() -> None:
         main(["users", "promote", "edith@example.com"])
 
     assert exited.value.code == 2
+
+
+def test_providers_check_says_per_provider_what_is_wrong(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1"}
+    for name, value in {
+        "SIGNET_PROVIDERS": "corp,other",
+        "SIGNET_PUBLIC_URL": "http://127.0.0.1:8000",
+        "SIGNET_PROVIDER_CORP_KIND": "oidc",
+        "SIGNET_PROVIDER_CORP_ISSUER": "https://sso.corp.example",
+        "SIGNET_PROVIDER_CORP_CLIENT_ID": "c",
+        "SIGNET_PROVIDER_OTHER_KIND": "oidc",
+        "SIGNET_PROVIDER_OTHER_ISSUER": "https://other.example",
+        "SIGNET_PROVIDER_OTHER_CLIENT_ID": "o",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+
+    with respx.mock(assert_all_called=True) as provider:
+        provider.get("https://sso.corp.example/.well-known/openid-configuration").respond(
+            json={"issuer": "https://sso.corp.example", "jwks_uri": "https://sso.corp.example/k"}
+        )
+        provider.get("https://sso.corp.example/k").respond(json={"keys": [jwk]})
+        provider.get("https://other.example/.well-known/openid-configuration").respond(
+            json={"issuer": "https://impostor.example", "jwks_uri": "https://other.example/k"}
+        )
+        code = main(["providers", "check"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == EXIT_PROVIDER_UNUSABLE
+    assert lines[0] == "corp: ok: issuer https://sso.corp.example, 1 signing key"
+    assert lines[1].startswith("other: UNUSABLE: discovery: issuer 'https://impostor.example'")

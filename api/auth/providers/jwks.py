@@ -136,6 +136,11 @@ class ProviderKeys:
         if not task.cancelled():
             task.exception()  # retrieved here, so an unawaited failure is not reported twice
 
+    async def fetch_now(self, client: httpx.AsyncClient, now: datetime) -> int:
+        """Fetch the keys now, whatever the cache says; how many are usable."""
+        await self._fetch(client, now)
+        return len(self._keys)
+
     async def _fetch(self, client: httpx.AsyncClient, now: datetime) -> None:
         jwks_url = self._jwks_url or await self._discover(client)
         answer = await request(

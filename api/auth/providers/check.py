@@ -1,0 +1,58 @@
+"""`signet providers check`: whether each configured provider is usable, said per provider."""
+
+from dataclasses import dataclass
+
+import httpx
+
+from api.auth.providers.base import VerificationError
+from api.auth.providers.config import ProviderConfig
+from api.auth.providers.jwks import ProviderKeys
+from api.clock import Clock
+from api.config import Settings
+from api.urls import is_https_or_loopback
+
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    provider: str
+    usable: bool
+    detail: str
+
+
+async def check_providers(
+    settings: Settings, *, client: httpx.AsyncClient, clock: Clock
+) -> list[Verdict]:
+    """Each provider's verdict, in display order: OpenID providers by their discovery document
+    and keys, fetched now."""
+    verdicts = []
+    for config in settings.provider_configs:
+        try:
+            detail = await _check(config, settings=settings, client=client, clock=clock)
+        except VerificationError as failure:
+            verdicts.append(Verdict(config.name, False, str(failure)))
+        else:
+            verdicts.append(Verdict(config.name, True, detail))
+    return verdicts
+
+
+async def _check(
+    config: ProviderConfig, *, settings: Settings, client: httpx.AsyncClient, clock: Clock
+) -> str:
+    if config.kind == "persona":
+        return f"Persona verifier {config.verifier_url} (not asked: it needs an assertion)"
+    if config.kind == "github":
+        return "GitHub (nothing to discover)"
+    assert config.issuer is not None
+    keys = ProviderKeys(
+        issuer=config.issuer, jwks_url=config.jwks_url, timeout=settings.verifier_timeout
+    )
+    document = await keys.discovery.document(client)
+    if not settings.is_development:
+        for name in ENDPOINTS:
+            url = document.get(name)
+            if isinstance(url, str) and not is_https_or_loopback(url):
+                raise VerificationError(f"discovery: {name} {url} is not https")
+    count = await keys.fetch_now(client, clock())
+    return f"issuer {config.issuer}, {count} signing key{'s' if count != 1 else ''}"
