@@ -46,7 +46,10 @@ async def _check(
         return "GitHub (nothing to discover)"
     assert config.issuer is not None
     keys = ProviderKeys(
-        issuer=config.issuer, jwks_url=config.jwks_url, timeout=settings.verifier_timeout
+        issuer=config.issuer,
+        jwks_url=config.jwks_url,
+        timeout=settings.verifier_timeout,
+        published_issuer=config.issuer_template,
     )
     document = await keys.discovery.document(client)
     if not settings.is_development:

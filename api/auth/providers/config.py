@@ -29,6 +29,10 @@ FIELDS = frozenset(
 )
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,31}$")
 MICROSOFT_ISSUER = "https://login.microsoftonline.com/{tenant}/v2.0"
+# Multi-tenant endpoints publish this issuer; each token's is it with its own `tid` in place.
+MICROSOFT_ISSUER_TEMPLATE = MICROSOFT_ISSUER.format(tenant="{tenantid}")
+MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
+_TENANT = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
 PRESETS: dict[str, dict[str, str]] = {
     "google": {
         "KIND": "oidc",
@@ -59,6 +63,11 @@ class ProviderConfig:
     tenant: str | None = None
     # Where the keys are when not discovered (the single-provider SIGNET_OIDC_JWKS_URL).
     jwks_url: str | None = None
+
+    @property
+    def issuer_template(self) -> str | None:
+        """For a multi-tenant Microsoft provider, the issuer with `{tenantid}` in it."""
+        return MICROSOFT_ISSUER_TEMPLATE if self.tenant in MULTI_TENANT else None
 
     @property
     def accepted_client_ids(self) -> tuple[str, ...]:
@@ -101,6 +110,10 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
         raise ValueError(f"{prefix}KIND must be one of {', '.join(KINDS)}")
     issuer = values.get("ISSUER") or None
     tenant = values.get("TENANT") or None
+    if tenant is not None and name != "microsoft":
+        raise ValueError(f"{prefix}TENANT is for the microsoft provider only")
+    if tenant is not None and not _TENANT.fullmatch(tenant):
+        raise ValueError(f"{prefix}TENANT must be a tenant id, common or organizations")
     if name == "microsoft" and issuer is None and tenant is not None:
         issuer = MICROSOFT_ISSUER.format(tenant=tenant)
     urls = {"ISSUER": issuer, "VERIFIER_URL": values.get("VERIFIER_URL") or None}

@@ -70,8 +70,17 @@ class SigningKey:
 class ProviderKeys:
     """The provider's signing keys, cached for the whole process and fetched one at a time."""
 
-    def __init__(self, *, issuer: str, jwks_url: str | None, timeout: float) -> None:
-        self.discovery = Discovery(issuer=issuer, timeout=timeout)
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        jwks_url: str | None,
+        timeout: float,
+        published_issuer: str | None = None,
+    ) -> None:
+        self.discovery = Discovery(
+            issuer=issuer, timeout=timeout, published_issuer=published_issuer
+        )
         self._jwks_url = jwks_url
         self._timeout = timeout
         self._keys: dict[str | None, SigningKey] = {}
@@ -163,8 +172,10 @@ class Discovery:
     """The provider's discovery document (OpenID Connect Discovery 1.0, section 4), fetched once
     it is first needed and kept for the process."""
 
-    def __init__(self, *, issuer: str, timeout: float) -> None:
+    def __init__(self, *, issuer: str, timeout: float, published_issuer: str | None = None) -> None:
         self._issuer = issuer
+        # What the document must say: the issuer, or a multi-tenant provider's template.
+        self._published_issuer = published_issuer or issuer
         self._timeout = timeout
         self._document: dict[str, Any] | None = None
 
@@ -184,9 +195,10 @@ class Discovery:
             if answer.status_code != 200:
                 raise VerifierUnavailable(f"discovery: HTTP {answer.status_code}")
             document = answer.json_object()
-            if document.get("issuer") != self._issuer:
+            if document.get("issuer") != self._published_issuer:
                 raise VerifierUnavailable(
-                    f"discovery: issuer {document.get('issuer')!r:.80} is not {self._issuer!r}"
+                    f"discovery: issuer {document.get('issuer')!r:.80} "
+                    f"is not {self._published_issuer!r}"
                 )
             self._document = document
         return self._document

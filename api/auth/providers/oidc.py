@@ -7,6 +7,7 @@ and a verified email address.
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from api.clock import Clock
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 JWT_TYPES = frozenset({"jwt", "application/jwt"})
+_TENANT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Google has signed ID tokens with either spelling of its issuer.
 ISSUER_ALIASES = {GOOGLE_ISSUER: frozenset({GOOGLE_ISSUER, "accounts.google.com"})}
 
@@ -51,7 +53,10 @@ class OIDCProvider:
         scopes: tuple[str, ...] = ("openid", "email", "profile"),
         trust_email: bool = False,
         timeout: float = 5.0,
+        issuer_template: str | None = None,
     ) -> None:
+        # Multi-tenant: each token's issuer is this with its own tenant (`tid`) in it.
+        self._issuer_template = issuer_template
         self.name = name
         # The redirect flow's client; None: this provider only takes posted ID tokens.
         self.client_id = client_id
@@ -185,8 +190,16 @@ class OIDCProvider:
             raise AssertionRejected("no subject")
         return claims
 
+    def _accepted_issuers(self, claims: Mapping[str, Any]) -> frozenset[str]:
+        if self._issuer_template is None:
+            return self._issuers
+        tenant = claims.get("tid")
+        if not isinstance(tenant, str) or not _TENANT_ID.fullmatch(tenant):
+            raise AssertionRejected("no tenant id (tid)")
+        return frozenset({self._issuer_template.replace("{tenantid}", tenant)})
+
     def _check_claims(self, claims: dict[str, Any], now: float) -> None:
-        if claims.get("iss") not in self._issuers:
+        if claims.get("iss") not in self._accepted_issuers(claims):
             raise AssertionRejected(f"issuer {claims.get('iss')!r:.80}")
         audiences = claims.get("aud")
         audiences = [audiences] if isinstance(audiences, str) else audiences

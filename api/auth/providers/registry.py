@@ -114,7 +114,10 @@ def _build(
 
         assert config.issuer is not None  # the provider's configuration guarantees it
         keys = ProviderKeys(
-            issuer=config.issuer, jwks_url=config.jwks_url, timeout=settings.verifier_timeout
+            issuer=config.issuer,
+            jwks_url=config.jwks_url,
+            timeout=settings.verifier_timeout,
+            published_issuer=config.issuer_template,
         )
         return OIDCProvider(
             name=config.name,
@@ -129,6 +132,7 @@ def _build(
             scopes=config.scopes,
             trust_email=config.trust_email,
             timeout=settings.verifier_timeout,
+            issuer_template=config.issuer_template,
         )
     if config.kind == "persona":
         assert config.verifier_url is not None  # the provider's configuration guarantees it
