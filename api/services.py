@@ -119,6 +119,7 @@ async def open_services(
                 limits=limits,
                 one_time=one_time,
                 metrics=metrics,
+                accounts=accounts,
             ),
         )
 

@@ -367,3 +367,58 @@ async def test_the_sign_in_page_refuses_a_foreign_return_to(client: httpx.AsyncC
     response = await client.get("/auth/sign-in", params={"return_to": "https://evil.example/"})
 
     assert response.status_code == 400
+
+
+async def link(client: httpx.AsyncClient, stub: StubProvider, **params: str) -> httpx.Response:
+    """Start a linking flow and answer it as the provider would."""
+    response = await client.get("/auth/providers/corp/start", params={"link": "true", **params})
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    stub.nonce = query["nonce"][0]
+    return await client.get(CALLBACK, params={"code": "c", "state": query["state"][0]})
+
+
+async def test_linking_adds_an_identity_and_keeps_the_session(
+    client: httpx.AsyncClient, stub: tuple[StubProvider, respx.MockRouter]
+) -> None:
+    provider, _ = stub
+    query = await start(client, provider)
+    await client.get(CALLBACK, params={"code": "c", "state": query["state"]})
+    session = client.cookies["signet_session"]
+    provider.claims |= {"sub": "edith-work", "email": "edith@work.example"}
+
+    back = await link(client, provider)
+
+    assert back_with_error(back) is None
+    assert "signet_session=" not in back.headers.get("set-cookie", "")
+    assert client.cookies["signet_session"] == session
+    assert (await client.get("/auth/me")).json()["email"] == "edith@example.com"
+    subjects = [item["subject"] for item in (await client.get("/auth/identities")).json()]
+    assert sorted(subjects) == ["edith-1", "edith-work"]
+
+
+async def test_linking_needs_a_session(
+    client: httpx.AsyncClient, stub: tuple[StubProvider, respx.MockRouter]
+) -> None:
+    response = await client.get("/auth/providers/corp/start", params={"link": "true"})
+
+    assert response.status_code == 401
+
+
+async def test_an_identity_of_another_user_is_not_linked(
+    client: httpx.AsyncClient, stub: tuple[StubProvider, respx.MockRouter]
+) -> None:
+    provider, _ = stub
+    provider.claims |= {"sub": "francis-1", "email": "francis@example.com"}
+    query = await start(client, provider)
+    await client.get(CALLBACK, params={"code": "c", "state": query["state"]})  # francis
+    client.cookies.clear()
+    provider.claims |= {"sub": "edith-1", "email": "edith@example.com"}
+    query = await start(client, provider)
+    await client.get(CALLBACK, params={"code": "c", "state": query["state"]})  # edith
+    provider.claims |= {"sub": "francis-1", "email": "francis@example.com"}
+
+    back = await link(client, provider)
+
+    assert back_with_error(back) == "identity_in_use"
+    assert (await client.get("/auth/me")).json()["email"] == "edith@example.com"

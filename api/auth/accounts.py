@@ -10,6 +10,7 @@ from api.store.identities import (
     add_user,
     delete_identities,
     find_identities,
+    find_identity,
     identities_of,
     mark_verified,
 )
@@ -21,6 +22,10 @@ from api.store.users import get_users
 
 class AccountExists(Exception):
     """An unverified email names an existing user: it may not join them."""
+
+
+class IdentityInUse(Exception):
+    """The provider account signs in as another user already."""
 
 
 class NoSuchIdentity(Exception):
@@ -84,6 +89,20 @@ class Accounts:
             db=db, provider=claim.provider, subject=claim.subject, email=claim.email, now=now
         )
         return Account(email=claim.email, identity_id=added.id, taken_over=taken_over), added
+
+    async def link(self, email: str, claim: IdentityClaim, *, now: datetime) -> None:
+        """Add the provider account to the user `email` (a no-op if it is theirs already);
+        `IdentityInUse` if it signs in as someone else."""
+        async with self._db_sessions() as db:
+            linked = await find_identity(db=db, provider=claim.provider, subject=claim.subject)
+            if linked is not None:
+                if linked.email != email:
+                    raise IdentityInUse(claim.provider)
+                return
+            await add_identity(
+                db=db, provider=claim.provider, subject=claim.subject, email=email, now=now
+            )
+            await db.commit()
 
     async def identities(self, email: str) -> list[IdentityRow]:
         """The user's identities, oldest first."""

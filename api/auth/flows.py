@@ -38,15 +38,18 @@ class Flow:
     nonce: str
     verifier: str
     return_to: str
+    # Linking: the signed-in user the provider account is to be added to, not signed in as.
+    link_to: str | None = None
 
     @classmethod
-    def start(cls, provider: str, return_to: str) -> "Flow":
+    def start(cls, provider: str, return_to: str, *, link_to: str | None = None) -> "Flow":
         return cls(
             provider=provider,
             state=secrets.token_urlsafe(32),
             nonce=secrets.token_urlsafe(32),
             verifier=secrets.token_urlsafe(48),  # 64 characters, within RFC 7636's 43-128
             return_to=return_to,
+            link_to=link_to,
         )
 
     @property

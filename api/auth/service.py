@@ -5,7 +5,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from api.auth.accounts import AccountExists
+from api.auth.accounts import AccountExists, Accounts
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
 from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import AssertionRejected, Identity, VerificationError
@@ -61,7 +61,9 @@ class AuthService:
         limits: SignInLimits,
         one_time: OneTimeProofs,
         metrics: Metrics,
+        accounts: Accounts,
     ) -> None:
+        self._accounts = accounts
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
@@ -88,18 +90,21 @@ class AuthService:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
             self._limits.hit_identity(identity.email)
             await self._spend(identity)
-            claim = IdentityClaim(
-                provider=provider,
-                subject=identity.subject or identity.email,
-                email=identity.email,
-                verified=identity.email_verified,
+            signed_in = await self._start(
+                identity.email, transport, claim=_claim(provider, identity)
             )
-            signed_in = await self._start(identity.email, transport, claim=claim)
         except (VerificationError, TooManyRequests, AccountExists) as error:
             self._record_login(transport, outcome=type(error).__name__)
             raise
         self._record_login(transport, outcome="ok", email=signed_in.user.email)
         return signed_in
+
+    async def link(
+        self, *, email: str, provider: str, verify: Callable[[], Awaitable[Identity]]
+    ) -> None:
+        """Add the provider account a proof is for to the signed-in user `email`."""
+        identity = await verify()
+        await self._accounts.link(email, _claim(provider, identity), now=self._clock())
 
     async def _spend(self, identity: Identity) -> None:
         # Only after every check: a proof refused for a passing reason is not used up.
@@ -207,3 +212,12 @@ class AuthService:
             details["email"] = email
         events.info("login %s", outcome, extra=details)
         self._metrics.login(kind=str(transport.kind), outcome=outcome)
+
+
+def _claim(provider: str, identity: Identity) -> IdentityClaim:
+    return IdentityClaim(
+        provider=provider,
+        subject=identity.subject or identity.email,
+        email=identity.email,
+        verified=identity.email_verified,
+    )

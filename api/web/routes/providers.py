@@ -2,18 +2,29 @@
 
 import hmac
 import re
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.auth.accounts import AccountExists
+from api.auth.accounts import AccountExists, IdentityInUse
 from api.auth.flows import Flow, FlowRefused, checked_return_to, seal, unseal, with_error
-from api.auth.providers.base import AssertionRejected, EmailNotVerified, VerifierUnavailable
+from api.auth.providers.base import (
+    AssertionRejected,
+    EmailNotVerified,
+    Identity,
+    VerifierUnavailable,
+)
 from api.auth.rate_limit import TooManyRequests
 from api.config import Settings
-from api.web.deps import ClientAddressDep, ServicesDep
-from api.web.problems import problem_responses
+from api.web.deps import (
+    OPTIONAL_SESSION_SECURITY,
+    ClientAddressDep,
+    MaybeAuthenticated,
+    ServicesDep,
+)
+from api.web.problems import NotAuthenticated, problem_responses
 from api.web.schemas import ProviderListing
 
 router = APIRouter(prefix="/auth", tags=["providers"])
@@ -24,6 +35,7 @@ _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
 _FAILURES: tuple[tuple[type[Exception], str], ...] = (
     (EmailNotVerified, "email_not_verified"),
     (AccountExists, "account_exists"),
+    (IdentityInUse, "identity_in_use"),
     (AssertionRejected, "invalid_response"),
     (VerifierUnavailable, "provider_unavailable"),
     (TooManyRequests, "temporarily_unavailable"),
@@ -50,14 +62,26 @@ async def providers(services: ServicesDep) -> list[ProviderListing]:
     summary="Start signing in with a provider",
     response_class=RedirectResponse,
     status_code=302,
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 401, 404, 422),
+    openapi_extra=OPTIONAL_SESSION_SECURITY,
 )
-async def start(name: str, services: ServicesDep, return_to: Param = None) -> Response:
-    """Send the browser to the provider's authorization endpoint, the flow's secrets in a cookie."""
+async def start(
+    name: str,
+    services: ServicesDep,
+    authentication: MaybeAuthenticated,
+    return_to: Param = None,
+    link: bool = False,
+) -> Response:
+    """Send the browser to the provider's authorization endpoint, the flow's secrets in a cookie;
+    with `link=true`, to add that account to the signed-in user."""
     provider = services.providers.redirect_flow(name)
     settings = services.settings
+    if link and authentication is None:
+        raise NotAuthenticated
     flow = Flow.start(
-        name, checked_return_to(return_to, allowed_origins=settings.return_to_origins)
+        name,
+        checked_return_to(return_to, allowed_origins=settings.return_to_origins),
+        link_to=authentication.user.email if link and authentication else None,
     )
     url = await provider.authorization_url(flow, redirect_uri=services.providers.callback_url(name))
     response = RedirectResponse(url, status_code=302)
@@ -86,6 +110,7 @@ async def callback(
     request: Request,
     services: ServicesDep,
     address: ClientAddressDep,
+    authentication: MaybeAuthenticated,
     code: Param = None,
     state: Param = None,
     error: Param = None,
@@ -99,6 +124,10 @@ async def callback(
         raise FlowRefused("no flow cookie for this provider")
     if state is None or not hmac.compare_digest(state.encode(), flow.state.encode()):
         raise FlowRefused("state is not the flow's")
+    if flow.link_to is not None and (
+        authentication is None or authentication.user.email != flow.link_to
+    ):
+        raise FlowRefused("linking, but not signed in as the user who started it")
     await services.auth.end_flow(flow)
     cookie = services.transports.cookie
     try:
@@ -107,13 +136,17 @@ async def callback(
             return _back(flow, settings, error=code_word)
         if code is None:
             return _back(flow, settings, error="invalid_response")
-        signed_in = await services.auth.sign_in(
-            provider=name,
-            verify=lambda: provider.complete(
+
+        def verify() -> Awaitable[Identity]:
+            return provider.complete(
                 flow, code=code, redirect_uri=services.providers.callback_url(name)
-            ),
-            transport=cookie,
-            address=address,
+            )
+
+        if flow.link_to is not None:
+            await services.auth.link(email=flow.link_to, provider=name, verify=verify)
+            return _back(flow, settings)  # the session stays as it is
+        signed_in = await services.auth.sign_in(
+            provider=name, verify=verify, transport=cookie, address=address
         )
     except tuple(cause for cause, _ in _FAILURES) as failure:
         reason = next(word for cause, word in _FAILURES if isinstance(failure, cause))
