@@ -72,8 +72,7 @@ async def start(
     return_to: Param = None,
     link: bool = False,
 ) -> Response:
-    """Send the browser to the provider's authorization endpoint, the flow's secrets in a cookie;
-    with `link=true`, to add that account to the signed-in user."""
+    """Send the browser to the provider to sign in, or with `link=true` to add that account."""
     provider = services.providers.redirect_flow(name)
     settings = services.settings
     if link and authentication is None:
