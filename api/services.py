@@ -140,6 +140,7 @@ def lifespan(
             )
             # On app.state rather than lifespan state, so that in-process clients (httpx's
             # ASGITransport inside `app.router.lifespan_context(app)`) see them too.
+            await running.providers.check_discovery(running.http_client)
             app.state.services = running
             stack.callback(delattr, app.state, "services")
             purger = asyncio.create_task(purge_expired_sessions_every(running))

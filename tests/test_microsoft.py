@@ -39,7 +39,11 @@ def microsoft(key: rsa.RSAPrivateKey) -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 async def client(
-    settings: Settings, engine: AsyncEngine, clock: FakeClock, http_client: httpx.AsyncClient
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: FakeClock,
+    http_client: httpx.AsyncClient,
+    microsoft: respx.MockRouter,
 ) -> AsyncIterator[httpx.AsyncClient]:
     configured = Settings(
         **settings.model_dump(exclude_unset=True, exclude={"verifier_url", "provider_variables"}),

@@ -453,7 +453,11 @@ async def test_google_is_accepted_under_either_issuer_spelling(
 
 @pytest.fixture
 async def oidc_client(
-    settings: Settings, engine: AsyncEngine, http_client: httpx.AsyncClient, clock: FakeClock
+    settings: Settings,
+    engine: AsyncEngine,
+    http_client: httpx.AsyncClient,
+    clock: FakeClock,
+    provider: respx.MockRouter,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app configured with SIGNET_VERIFIER=oidc, its own verifier left in place."""
     oidc_settings = settings.model_copy(
@@ -480,6 +484,7 @@ async def test_login_while_the_provider_is_down_is_a_503(
     oidc_client: httpx.AsyncClient, provider: respx.MockRouter, make_token: TokenFactory
 ) -> None:
     provider["discovery"].mock(side_effect=httpx.ConnectError("down"))
+    provider["jwks"].mock(side_effect=httpx.ConnectError("down"))
 
     response = await oidc_client.post("/auth/login", json={"assertion": make_token()})
 

@@ -7,6 +7,7 @@ import pytest
 import respx
 from pydantic import ValidationError
 
+from api.auth.providers.registry import ProviderMisconfigured
 from api.config import Settings, describe_errors
 from tests.apps import APP_ORIGIN, serving
 
@@ -216,8 +217,13 @@ async def test_the_sign_in_page_offers_a_button_per_redirect_provider(
         CORP_CLIENT_ID="c-web",
         CORP_DISPLAY_NAME="Corp <SSO>",
     )
-    async with serving(two, http_client=http_client) as client:
-        response = await client.get("/auth/sign-in", params={"return_to": "/x?a=1&b=2"})
+    with respx.mock(assert_all_called=True) as discovery:  # each is asked at start
+        for issuer in ("https://accounts.google.com", "https://sso.corp.example"):
+            discovery.get(f"{issuer}/.well-known/openid-configuration").respond(
+                json={"issuer": issuer}
+            )
+        async with serving(two, http_client=http_client) as client:
+            response = await client.get("/auth/sign-in", params={"return_to": "/x?a=1&b=2"})
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -226,3 +232,46 @@ async def test_the_sign_in_page_offers_a_button_per_redirect_provider(
     assert "Sign in with Corp &lt;SSO&gt;" in page  # escaped, never markup
     assert f'href="{PUBLIC_URL}/auth/providers/google/start?return_to=%2Fx%3Fa%3D1%26b%3D2"' in page
     assert "<script" not in page
+
+
+def corp_settings(settings: Settings) -> Settings:
+    return configured(
+        settings,
+        "corp",
+        CORP_KIND="oidc",
+        CORP_ISSUER="https://sso.corp.example",
+        CORP_CLIENT_ID="c-web",
+    )
+
+
+async def test_a_discovery_document_naming_another_issuer_stops_the_start(
+    settings: Settings, engine: object, http_client: httpx.AsyncClient
+) -> None:
+    with respx.mock() as discovery:
+        discovery.get("https://sso.corp.example/.well-known/openid-configuration").respond(
+            json={"issuer": "https://sso.corp.example/"}
+        )
+        with pytest.raises(ProviderMisconfigured) as refused:
+            async with serving(corp_settings(settings), http_client=http_client):
+                pass
+
+    assert "'https://sso.corp.example/'" in str(refused.value)
+    assert "'https://sso.corp.example'" in str(refused.value)
+
+
+async def test_a_provider_unreachable_at_start_is_logged_and_the_service_starts(
+    settings: Settings,
+    engine: object,
+    http_client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with respx.mock() as discovery:
+        discovery.get("https://sso.corp.example/.well-known/openid-configuration").mock(
+            side_effect=httpx.ConnectError("down")
+        )
+        async with serving(corp_settings(settings), http_client=http_client) as client:
+            started = await client.get("/auth/providers/corp/start")
+
+    assert "provider corp unavailable at start" in caplog.text
+    assert started.status_code == 303
+    assert started.headers["location"] == "/?signet_error=provider_unavailable"

@@ -92,8 +92,13 @@ def stub(
 
 @pytest.fixture
 async def client(
-    settings: Settings, engine: AsyncEngine, clock: FakeClock, http_client: httpx.AsyncClient
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: FakeClock,
+    http_client: httpx.AsyncClient,
+    stub: tuple[StubProvider, respx.MockRouter],
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app offering corp, started once the stub provider answers (it asks at start)."""
     corp = Settings(
         **settings.model_dump(exclude_unset=True, exclude={"verifier_url", "provider_variables"}),
         providers="corp",

@@ -168,6 +168,10 @@ class ProviderKeys:
         return self._jwks_url
 
 
+class IssuerMismatch(VerifierUnavailable):
+    """The discovery document names another issuer than the configured one."""
+
+
 class Discovery:
     """The provider's discovery document (OpenID Connect Discovery 1.0, section 4), fetched once
     it is first needed and kept for the process."""
@@ -196,7 +200,7 @@ class Discovery:
                 raise VerifierUnavailable(f"discovery: HTTP {answer.status_code}")
             document = answer.json_object()
             if document.get("issuer") != self._published_issuer:
-                raise VerifierUnavailable(
+                raise IssuerMismatch(
                     f"discovery: issuer {document.get('issuer')!r:.80} "
                     f"is not {self._published_issuer!r}"
                 )

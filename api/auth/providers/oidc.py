@@ -76,6 +76,10 @@ class OIDCProvider:
             claims = await self._verify(assertion)
             return self._identity(claims, email_source=claims, id_token=assertion)
 
+    async def discover(self) -> None:
+        """Fetch the discovery document now (it is kept)."""
+        await self._keys.discovery.document(self._client)
+
     async def authorization_url(self, flow: Flow, *, redirect_uri: str) -> str:
         """Where to send the browser to start `flow`."""
         assert self.client_id is not None  # only redirect-flow providers are started

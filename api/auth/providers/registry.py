@@ -1,5 +1,7 @@
 """The providers the settings describe, built once per process on the shared HTTP client."""
 
+import asyncio
+import logging
 from collections.abc import Iterator, Mapping
 
 import httpx
@@ -9,6 +11,9 @@ from api.auth.providers.config import ProviderConfig
 from api.auth.providers.persona import PersonaProvider
 from api.clock import Clock
 from api.config import Settings
+from api.urls import origin_of
+
+logger = logging.getLogger("signet.providers")
 
 
 class UnknownProvider(Exception):
@@ -21,6 +26,10 @@ class UnknownProvider(Exception):
 
 class NoRedirectFlow(Exception):
     """No provider of that name signs in through the redirect flow here."""
+
+
+class ProviderMisconfigured(Exception):
+    """A provider's discovery document contradicts its configuration: Signet may not start."""
 
 
 class ProviderRequired(Exception):
@@ -71,6 +80,37 @@ class Providers(Mapping[str, Provider]):
 
     def callback_url(self, name: str) -> str:
         return f"{self._public_url}/auth/providers/{name}/callback"
+
+    async def check_discovery(self, client: httpx.AsyncClient) -> None:
+        """Fetch each OpenID provider's discovery document now: one that names another issuer
+        stops the start (`ProviderMisconfigured`); one that cannot be had is logged, and its
+        sign-ins answer provider_unavailable until it answers. Signet's own development
+        provider is skipped: it is not listening yet."""
+        own = origin_of(self._public_url) if self._public_url else None
+        names = [
+            config.name
+            for config, _ in self._built.values()
+            if config.kind == "oidc" and origin_of(config.issuer or "") != own
+        ]
+        if not names:
+            return
+        # Loaded only where an OpenID provider is configured (PyJWT is, by then, too).
+        from api.auth.providers.jwks import IssuerMismatch
+        from api.auth.providers.oidc import OIDCProvider
+
+        checks = [
+            (name, provider)
+            for name in names
+            if isinstance(provider := self._built[name][1], OIDCProvider)  # not a test's stand-in
+        ]
+        outcomes = await asyncio.gather(
+            *(provider.discover() for _, provider in checks), return_exceptions=True
+        )
+        for (name, _), outcome in zip(checks, outcomes, strict=True):
+            if isinstance(outcome, IssuerMismatch):
+                raise ProviderMisconfigured(f"provider {name}: {outcome.reason}")
+            if isinstance(outcome, Exception):
+                logger.warning("provider %s unavailable at start: %s", name, outcome)
 
     def for_assertion(self, name: str | None) -> Provider:
         """The provider that verifies a posted assertion: the one named, or the only one."""

@@ -62,7 +62,10 @@ async def providers(services: ServicesDep) -> list[ProviderListing]:
     summary="Start signing in with a provider",
     response_class=RedirectResponse,
     status_code=302,
-    responses=problem_responses(400, 401, 404, 422),
+    responses={
+        303: {"description": "The provider cannot be reached: back, with signet_error."},
+        **problem_responses(400, 401, 404, 422),
+    },
     openapi_extra=OPTIONAL_SESSION_SECURITY,
 )
 async def start(
@@ -82,7 +85,12 @@ async def start(
         checked_return_to(return_to, allowed_origins=settings.return_to_origins),
         link_to=authentication.user.email if link and authentication else None,
     )
-    url = await provider.authorization_url(flow, redirect_uri=services.providers.callback_url(name))
+    try:
+        url = await provider.authorization_url(
+            flow, redirect_uri=services.providers.callback_url(name)
+        )
+    except VerifierUnavailable:  # its discovery document cannot be had: say so where it began
+        return RedirectResponse(with_error(flow.return_to, "provider_unavailable"), 303)
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         settings.cookie_name + FLOW_COOKIE_SUFFIX,
