@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from api.config import Settings
 from api.store.db import create_db_sessions
-from api.store.sessions import StartedSession, delete_expired_sessions, find_session_user
+from api.store.sessions import StartedSession, delete_expired_sessions, find_live_session
 from api.store.sign_in_writer import Login, write_sign_ins
 from api.store.tables import SessionRow, UserPublic
 from tests.apps import running
@@ -37,19 +37,19 @@ async def test_sign_in_writes_the_user_and_a_session_together(db_session: AsyncS
     assert login_session.email == user.email
     assert login_session.expires_at == T0 + timedelta(days=30)
     assert len(login_session.id) >= 32
-    found = await find_session_user(db=db_session, session_id=login_session.id, now=T0)
+    found = await find_live_session(db=db_session, session_id=login_session.id, now=T0)
     assert found is not None
-    assert found.email == "edith@example.com"
+    assert found.user.email == "edith@example.com"
 
 
 async def test_a_session_row_past_its_cap_finds_no_user(db_session: AsyncSession) -> None:
     _, login_session = await sign_in_one(db_session, email="e@example.com", now=T0, lifetime=60)
 
-    user = await find_session_user(
+    live = await find_live_session(
         db=db_session, session_id=login_session.id, now=T0 + timedelta(seconds=60)
     )
 
-    assert user is None
+    assert live is None
 
 
 async def test_purge_deletes_only_expired_rows(db_session: AsyncSession) -> None:

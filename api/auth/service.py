@@ -49,6 +49,8 @@ class Authentication:
     transport: Transport
     claims: SessionClaims
     refreshed: Refreshed | None
+    # The provider the session was started with, if known.
+    provider: str | None = None
 
 
 class AuthService:
@@ -192,6 +194,7 @@ class AuthService:
             transport=transport,
             claims=claims,
             refreshed=refreshed,
+            provider=checked.provider,
         )
 
     async def sign_out(self, authentication: Authentication) -> None:

@@ -31,6 +31,8 @@ class CheckedSession:
     signed_with_fallback: bool
     user: User
     user_json: bytes
+    # The provider the session was started with, if known.
+    provider: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

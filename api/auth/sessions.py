@@ -12,7 +12,7 @@ from api.store.sessions import (
     delete_expired_sessions,
     delete_session,
     delete_user_sessions,
-    find_session_user,
+    find_live_session,
 )
 from api.store.sign_in_writer import Login, SignInWriter, WrittenSignIn
 from api.store.tables import UserPublic
@@ -58,9 +58,10 @@ class Sessions:
         if claims is None:
             return None
         async with self._db_sessions() as db:
-            user = await find_session_user(db=db, session_id=claims.session_id, now=now)
-        if user is None:
+            live = await find_live_session(db=db, session_id=claims.session_id, now=now)
+        if live is None:
             return None
+        user = live.user
         return CheckedSession(
             session_id=claims.session_id,
             started_at=claims.started_at,
@@ -70,6 +71,7 @@ class Sessions:
             user_json=UserPublic.model_validate(user, from_attributes=True)
             .model_dump_json()
             .encode(),
+            provider=live.provider,
         )
 
     async def revoke_session(self, session_id: str) -> int:

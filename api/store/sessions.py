@@ -27,35 +27,47 @@ class StartedSession:
     email: str
     created_at: datetime
     expires_at: datetime
+    provider: str | None
 
 
 async def insert_sessions(
-    *, db: AsyncSession, starts: Sequence[tuple[str, datetime, int]]
+    *, db: AsyncSession, starts: Sequence[tuple[str, datetime, int, str | None]]
 ) -> list[StartedSession]:
-    """A new session per (email, start, lifetime in seconds), in one INSERT."""
+    """A new session per (email, start, lifetime in seconds, provider), in one INSERT."""
     started = [
         StartedSession(
             id=new_session_id(),
             email=email,
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime),
+            provider=provider,
         )
-        for email, now, lifetime in starts
+        for email, now, lifetime, provider in starts
     ]
     # A Core INSERT of plain rows: the ORM's per-object bookkeeping is most of the cost otherwise.
     await db.execute(insert(SESSIONS), [asdict(row) for row in started])
     return started
 
 
-async def find_session_user(*, db: AsyncSession, session_id: str, now: datetime) -> User | None:
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    """A session that has not ended: its user, and the provider it was started with."""
+
+    user: User
+    provider: str | None
+
+
+async def find_live_session(
+    *, db: AsyncSession, session_id: str, now: datetime
+) -> LiveSession | None:
     """The user of a live session, in one query; None once it ended or expired."""
     statement = (
-        select(User)
+        select(User, col(SessionRow.provider))
         .join(SessionRow, col(SessionRow.email) == User.email)
         .where(col(SessionRow.id) == session_id, col(SessionRow.expires_at) > now)
     )
-    user: User | None = (await db.scalars(statement)).one_or_none()
-    return user
+    row = (await db.execute(statement)).one_or_none()
+    return None if row is None else LiveSession(user=row[0], provider=row[1])
 
 
 async def delete_session(*, db: AsyncSession, session_id: str) -> int:

@@ -89,7 +89,10 @@ async def write_sign_ins(
     for login, account in accepted:  # one row per email: an upsert may not touch a row twice
         latest[account.email] = max(login.now, latest.get(account.email, login.now))
     users = await upsert_users(db=db, logins=latest)
-    starts = [(account.email, login.now, login.lifetime) for login, account in accepted]
+    starts = [
+        (account.email, login.now, login.lifetime, login.claim.provider if login.claim else None)
+        for login, account in accepted
+    ]
     started = iter(await insert_sessions(db=db, starts=starts))
     used: list[dict[str, object]] = [
         {"identity": account.identity_id, "now": login.now}

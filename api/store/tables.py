@@ -62,6 +62,8 @@ class SessionRow(SQLModel, table=True):
         foreign_key="users.email", ondelete="CASCADE", index=True, max_length=MAX_EMAIL_LENGTH
     )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The provider it was started with (None: started by a test helper or before it was kept).
+    provider: str | None = Field(default=None, max_length=32)
     # The absolute cap; rows past it are purged.
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
