@@ -24,6 +24,7 @@ logger = logging.getLogger("signet.config")
 DEV_ORIGIN = "http://127.0.0.1:8000"
 MIN_SECRET_KEY_LENGTH = 32
 DAY = 24 * 60 * 60
+_DOMAIN = re.compile(r"^\.?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 # RFC 6265 cookie-name token: visible ASCII without separators.
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     session_cache_ttl: Annotated[float, Field(ge=0, le=60)] = 2.0
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
+    # Share the session cookie with sibling subdomains (app.example.com, auth.example.com).
+    cookie_domain: str | None = None
     allowed_origins: CommaSeparated = ()
     # Origins a sign-in may return to besides public_url's; None: the allowed origins.
     redirect_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
@@ -106,6 +109,13 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @field_validator("cookie_domain")
+    @classmethod
+    def _cookie_domain_is_a_domain(cls, value: str | None) -> str | None:
+        if value is not None and not _DOMAIN.fullmatch(value):
+            raise ValueError("must be a domain like example.com (no scheme, port or path)")
+        return value.lstrip(".").lower() if value else None
 
     @field_validator("cookie_name")
     @classmethod

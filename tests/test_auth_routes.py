@@ -425,3 +425,18 @@ async def test_the_verifiers_words_never_reach_the_client(
 
     assert response.status_code == 401
     assert "internal detail" not in response.text
+
+
+@pytest.mark.settings(cookie_domain="example.com")
+async def test_the_cookie_can_be_shared_with_sibling_subdomains(
+    client: httpx.AsyncClient, verifier: FakeProvider
+) -> None:
+    response = await login(client, EDITH)
+
+    assert set_cookie_attributes(response)["domain"] == "example.com"
+
+
+@pytest.mark.parametrize("domain", ["https://example.com", "example.com:443", "example", "a/b.com"])
+def test_a_cookie_domain_must_be_a_domain(settings: Settings, domain: str) -> None:
+    with pytest.raises(ValueError, match="domain"):
+        settings.model_validate({**settings.model_dump(), "cookie_domain": domain})

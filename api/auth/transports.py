@@ -42,9 +42,10 @@ class CookieTransport:
     kind = TokenKind.COOKIE
     slides = True
 
-    def __init__(self, *, name: str, secure: bool) -> None:
+    def __init__(self, *, name: str, secure: bool, domain: str | None = None) -> None:
         self.name = name
         self._secure = secure
+        self._domain = domain
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response:
         response = Response(user.model_dump_json(), media_type="application/json")
@@ -57,6 +58,7 @@ class CookieTransport:
             token,
             max_age=max_age,
             path="/",
+            domain=self._domain,
             secure=self._secure,
             httponly=True,
             samesite="lax",
@@ -95,7 +97,11 @@ class Transports:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Transports":
-        cookie = CookieTransport(name=settings.cookie_name, secure=settings.cookie_secure)
+        cookie = CookieTransport(
+            name=settings.cookie_name,
+            secure=settings.cookie_secure,
+            domain=settings.cookie_domain,
+        )
         return cls(cookie=cookie, bearer=BearerTransport())
 
     def presented(self, request: Request) -> tuple[Transport, str | None]:
