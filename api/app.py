@@ -16,7 +16,15 @@ from api.web.middleware.csrf import OriginCheckMiddleware
 from api.web.middleware.request_log import RequestLogMiddleware
 from api.web.openapi import openapi_for
 from api.web.problems import install_problem_handlers
-from api.web.routes import auth, check, health, identities, providers, sign_in_page
+from api.web.routes import (
+    auth,
+    check,
+    health,
+    identities,
+    introspect,
+    providers,
+    sign_in_page,
+)
 
 logger = logging.getLogger("signet")
 
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.router.add_route("/auth/check", check.check, methods=["GET"], include_in_schema=False)
     app.include_router(providers.router)
     app.include_router(identities.router)
+    app.include_router(introspect.router)
     app.include_router(sign_in_page.router)
     app.include_router(health.router)
     if settings.docs:

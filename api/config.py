@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     session_cache_ttl: Annotated[float, Field(ge=0, le=60)] = 2.0
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
+    # Backends that may ask POST /auth/introspect: comma-separated id:secret pairs.
+    introspection_clients: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     # Share the session cookie with sibling subdomains (app.example.com, auth.example.com).
     cookie_domain: str | None = None
     allowed_origins: CommaSeparated = ()
@@ -109,6 +111,24 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @field_validator("introspection_clients", mode="before")
+    @classmethod
+    def _clients_are_pairs(cls, value: object) -> object:
+        value = _comma_separated(value)
+        if isinstance(value, tuple | list):
+            for item in value:
+                raw = item.get_secret_value() if isinstance(item, SecretStr) else str(item)
+                client_id, _, secret = raw.partition(":")
+                if not client_id or len(secret) < 16:
+                    raise ValueError("each client is id:secret, the secret 16 characters or more")
+        return value
+
+    @property
+    def introspection_credentials(self) -> dict[str, SecretStr]:
+        """Introspection clients' secrets by id."""
+        pairs = (client.get_secret_value().partition(":") for client in self.introspection_clients)
+        return {client_id: SecretStr(secret) for client_id, _, secret in pairs}
 
     @field_validator("cookie_domain")
     @classmethod

@@ -92,7 +92,7 @@ async def app(
     """
     marker = request.node.get_closest_marker("settings")
     if marker is not None:  # @pytest.mark.settings(name=value, ...) changes them for one test
-        settings = settings.model_copy(update=marker.kwargs)
+        settings = Settings(**{**settings.model_dump(exclude_unset=True), **marker.kwargs})
     async with running(settings, clock=clock, http_client=http_client) as app:
         app.dependency_overrides[get_provider] = lambda: verifier
         yield app

@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from api.auth.accounts import AccountExists, Accounts
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
@@ -196,6 +197,12 @@ class AuthService:
             refreshed=refreshed,
             provider=checked.provider,
         )
+
+    def ends_at(self, claims: SessionClaims) -> datetime:
+        """When a token stops working: the earlier of its idle and absolute ends."""
+        idle = claims.issued_at + timedelta(seconds=self._settings.session_idle_timeout)
+        cap = claims.started_at + timedelta(seconds=self._settings.session_absolute_timeout)
+        return min(idle, cap)
 
     async def sign_out(self, authentication: Authentication) -> None:
         """End this session, wherever its tokens are."""
