@@ -1,0 +1,179 @@
+"""deploy/nginx/signet.conf with Debian's nginx in front of Signet and a tiny application: what a
+signed-out browser, a signed-in one and a forger each get."""
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import REPO, Server
+
+pytestmark = pytest.mark.nginx
+CONFIG = REPO / "deploy" / "nginx" / "signet.conf"
+COOKIE = "signet_session"
+
+
+class Echo(BaseHTTPRequestHandler):
+    """The application: answers with the headers it was sent."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def application() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def signet(tmp_path: Path) -> Iterator[Server]:
+    # Sessions come back re-issued after a second, so the test can see the refreshed cookie.
+    server = Server(
+        tmp_path,
+        environment={"SIGNET_SESSION_IDLE_TIMEOUT": "100", "SIGNET_SESSION_REFRESH_AFTER": "0.01"},
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nginx(tmp_path: Path, signet: Server, application: int) -> Iterator[str]:
+    """nginx on a free port, with the shipped server block pointed at Signet and the app."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    port = free_port()
+    site = (
+        CONFIG.read_text()
+        .replace("server 127.0.0.1:8000;", f"server {signet.url.removeprefix('http://')};")
+        .replace("server 127.0.0.1:3000;", f"server 127.0.0.1:{application};")
+        .replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    )
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    (prefix / "site.conf").write_text(site)
+    (prefix / "nginx.conf").write_text(
+        f"""
+        daemon off;
+        pid {prefix}/nginx.pid;
+        error_log {prefix}/logs/error.log;
+        events {{ worker_connections 64; }}
+        http {{
+            access_log {prefix}/logs/access.log;
+            client_body_temp_path {prefix}/body;
+            proxy_temp_path {prefix}/proxy;
+            include {prefix}/site.conf;
+        }}
+        """
+    )
+    process = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # nginx writes its errors to logs/error.log
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:  # wait for the condition: nginx answers
+        try:
+            httpx.get(f"{url}/auth/providers", timeout=1)
+            break
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((prefix / "logs" / "error.log").read_text()) from None
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def signed_in(signet: Server) -> str:
+    """A session cookie for edith, from Signet's development identity provider."""
+    assertion = httpx.post(
+        f"{signet.url}/dev-idp/assertions", json={"email": "edith@example.com"}
+    ).json()["assertion"]
+    response = httpx.post(f"{signet.url}/auth/login", json={"assertion": assertion})
+    assert response.status_code == 200
+    return response.cookies[COOKIE]
+
+
+def test_a_signed_out_browser_is_sent_to_the_sign_in_page(nginx: str) -> None:
+    response = httpx.get(f"{nginx}/reports/2026")
+
+    assert response.status_code == 302
+    assert response.headers["location"].endswith("/auth/sign-in?return_to=/reports/2026")
+
+
+def test_a_signed_in_request_reaches_the_application_with_the_email(
+    nginx: str, signet: Server
+) -> None:
+    cookie = signed_in(signet)
+
+    response = httpx.get(f"{nginx}/reports", cookies={COOKIE: cookie})
+
+    assert response.status_code == 200
+    seen = response.json()
+    assert seen["x-signet-email"] == "edith@example.com"
+    assert seen["x-signet-email-verified"] == "true"
+
+
+def test_a_forged_identity_never_reaches_the_application(nginx: str, signet: Server) -> None:
+    forged = {"X-Signet-Email": "admin@example.com", "X-Signet-Email-Verified": "true"}
+    signed_out = httpx.get(f"{nginx}/", headers=forged)
+    cookie = signed_in(signet)
+
+    seen = httpx.get(f"{nginx}/", headers=forged, cookies={COOKIE: cookie}).json()
+
+    assert signed_out.status_code == 302
+    assert seen["x-signet-email"] == "edith@example.com"
+
+
+def test_logout_ends_access_on_the_next_request(nginx: str, signet: Server) -> None:
+    cookie = signed_in(signet)
+    assert httpx.get(f"{nginx}/", cookies={COOKIE: cookie}).status_code == 200
+
+    logout = httpx.post(f"{nginx}/auth/logout", cookies={COOKIE: cookie})
+
+    assert logout.status_code == 204
+    assert httpx.get(f"{nginx}/", cookies={COOKIE: cookie}).status_code == 302
+
+
+def test_a_refreshed_session_cookie_reaches_the_browser(nginx: str, signet: Server) -> None:
+    cookie = signed_in(signet)
+    deadline = time.monotonic() + 10
+    while True:  # the session passes its refresh point after a second: poll until it has
+        response = httpx.get(f"{nginx}/", cookies={COOKIE: cookie})
+        if "set-cookie" in response.headers or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+
+    assert response.status_code == 200
+    assert response.headers["set-cookie"].startswith(f"{COOKIE}=")
+    assert "HttpOnly" in response.headers["set-cookie"]
