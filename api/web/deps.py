@@ -15,6 +15,7 @@ from api.auth.providers.base import Provider
 from api.auth.service import Authentication
 from api.config import Settings
 from api.services import Services, get_services, services_of
+from api.store.tables import User
 from api.web.client_address import client_address
 from api.web.middleware.csrf import require_json_body
 from api.web.problems import NotAuthenticated
@@ -77,3 +78,11 @@ async def require_authentication(request: Request) -> Authentication:
 
 
 Authenticated = Annotated[Authentication, Depends(require_authentication)]
+
+
+async def get_current_user(authentication: Authenticated) -> User:
+    """The signed-in user; 401 without a session. For applications built on Signet."""
+    return authentication.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,0 +1,1 @@
+"""An application built on Signet: its own routes, protected with one dependency."""
