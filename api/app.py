@@ -23,6 +23,7 @@ from api.web.routes import (
     identities,
     introspect,
     providers,
+    sessions,
     sign_in_page,
 )
 
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ProblemCORSMiddleware,
         allow_origins=list(settings.allowed_origins),
         allow_credentials=True,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Content-Type", "Authorization"],
         max_age=600,
     )
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(providers.router)
     app.include_router(identities.router)
     app.include_router(introspect.router)
+    app.include_router(sessions.router)
     app.include_router(sign_in_page.router)
     app.include_router(health.router)
     if settings.docs:

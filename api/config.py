@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # A session used after this fraction of its idle window gets a fresh cookie.
     session_refresh_after: Annotated[float, Field(gt=0, le=1)] = 0.25
     session_purge_interval: Annotated[int, Field(gt=0)] = 60 * 60
+    # Seconds between writes of when sessions were last checked (/auth/sessions' last_seen).
+    session_seen_interval: Annotated[float, Field(gt=0, le=3600)] = 60.0
     # How long a worker may trust a session it has checked; a logout elsewhere waits this long.
     session_cache_ttl: Annotated[float, Field(ge=0, le=60)] = 2.0
     cookie_name: str = "signet_session"

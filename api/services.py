@@ -143,17 +143,23 @@ def lifespan(
             await running.providers.check_discovery(running.http_client)
             app.state.services = running
             stack.callback(delattr, app.state, "services")
-            purger = asyncio.create_task(purge_expired_sessions_every(running))
+            housekeeping = [
+                asyncio.create_task(purge_expired_sessions_every(running)),
+                asyncio.create_task(write_sightings_every(running)),
+            ]
             # Everything loaded so far lives as long as the process: keep it out of the garbage
             # collector's full scans, which otherwise stall a request now and then.
             gc.freeze()
             try:
                 yield
             finally:
-                # Stopped before the services close, so it is never cut off mid-query.
-                purger.cancel()
-                with suppress(asyncio.CancelledError):
-                    await purger
+                # Stopped before the services close, so none is cut off mid-query.
+                for task in housekeeping:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
+                with suppress(Exception):  # the last sightings, if the database is there
+                    await running.sessions.write_sightings()
 
     return run
 
@@ -171,6 +177,16 @@ async def purge_expired_sessions_every(services: Services) -> None:
         except Exception:
             logger.exception("purging expired sessions failed; will try again")
         await asyncio.sleep(services.settings.session_purge_interval)
+
+
+async def write_sightings_every(services: Services) -> None:
+    """Write when sessions were last checked, a batch every SIGNET_SESSION_SEEN_INTERVAL."""
+    while True:
+        await asyncio.sleep(services.settings.session_seen_interval)
+        try:
+            await services.sessions.write_sightings()
+        except Exception:
+            logger.exception("writing session sightings failed; will try again")
 
 
 def services_of(app: Any) -> Services:

@@ -81,6 +81,7 @@ class AuthService:
         verify: Callable[[], Awaitable[Identity]],
         transport: Transport,
         address: str,
+        user_agent: str | None = None,
     ) -> SignedIn:
         """Within the rate limits, `verify` a proof (a posted assertion, an authorization code)
         from `provider`, and start a session for the user its identity signs in as."""
@@ -94,7 +95,7 @@ class AuthService:
             self._limits.hit_identity(identity.email)
             await self._spend(identity)
             signed_in = await self._start(
-                identity.email, transport, claim=_claim(provider, identity)
+                identity.email, transport, claim=_claim(provider, identity), user_agent=user_agent
             )
         except (VerificationError, TooManyRequests, AccountExists) as error:
             self._record_login(transport, outcome=type(error).__name__)
@@ -125,15 +126,27 @@ class AuthService:
 
     async def start_session(self, *, email: str, transport: Transport) -> SignedIn:
         """Create or stamp the user and start a session for them, with no proof asked."""
-        return await self._start(email, transport, claim=None)
+        return await self._start(email, transport, claim=None, user_agent=None)
 
     async def _start(
-        self, email: str, transport: Transport, *, claim: IdentityClaim | None
+        self,
+        email: str,
+        transport: Transport,
+        *,
+        claim: IdentityClaim | None,
+        user_agent: str | None,
     ) -> SignedIn:
         now = self._clock()
         lifetime = self._settings.session_absolute_timeout
         user, started, _ = await self._sessions.start(
-            Login(email=email, now=now, lifetime=lifetime, claim=claim)
+            Login(
+                email=email,
+                now=now,
+                lifetime=lifetime,
+                claim=claim,
+                kind=str(transport.kind),
+                user_agent=user_agent,
+            )
         )
         token = issue_token(
             settings=self._settings,
@@ -177,6 +190,7 @@ class AuthService:
         )
         if claims is None:
             return None
+        self._sessions.seen(claims.session_id, now)
         refreshed = None
         if transport.slides and claims.needs_refresh:
             refreshed = Refreshed(

@@ -10,17 +10,25 @@ from api.auth.session_cache import CheckedSession, SessionCache
 from api.auth.tokens import SessionClaims
 from api.store.sessions import (
     delete_expired_sessions,
+    delete_own_session,
     delete_session,
     delete_user_sessions,
     find_live_session,
+    sessions_of,
+    stamp_last_seen,
 )
 from api.store.sign_in_writer import Login, SignInWriter, WrittenSignIn
-from api.store.tables import UserPublic
+from api.store.tables import SessionRow, UserPublic
 from api.store.users import delete_user
 
 
+class NoSuchSession(Exception):
+    """No live session of that id belongs to the user."""
+
+
 class Sessions:
-    """Session rows in the database and the process's cache of checked ones."""
+    """Session rows in the database, the process's cache of checked ones, and the sightings
+    (when each was last checked) not yet written."""
 
     def __init__(
         self,
@@ -32,6 +40,7 @@ class Sessions:
         self._db_sessions = db_sessions
         self._cache = cache
         self._writer = writer
+        self._sightings: dict[str, datetime] = {}
 
     async def start(self, login: Login) -> WrittenSignIn:
         """Create or stamp the user and start a session, durably, before any token is sent; a
@@ -73,6 +82,36 @@ class Sessions:
             .encode(),
             provider=live.provider,
         )
+
+    def seen(self, session_id: str, now: datetime) -> None:
+        """Note that the session was checked at `now`; written with the next batch of sightings."""
+        self._sightings[session_id] = now
+
+    async def write_sightings(self) -> int:
+        """Write the sightings noted since the last call, in one statement; returns how many."""
+        sightings, self._sightings = self._sightings, {}
+        if sightings:
+            async with self._db_sessions() as db:
+                await stamp_last_seen(db=db, seen=sightings)
+                await db.commit()
+        return len(sightings)
+
+    async def of_user(self, email: str, *, now: datetime) -> list[SessionRow]:
+        """The user's live sessions, newest first, last_seen as of the latest sighting."""
+        async with self._db_sessions() as db:
+            rows = await sessions_of(db=db, email=email, now=now)
+        for row in rows:
+            row.last_seen = self._sightings.get(row.id, row.last_seen or row.created_at)
+        return rows
+
+    async def revoke_own(self, email: str, session_id: str) -> None:
+        """End one of the user's sessions; `NoSuchSession` for any other id."""
+
+        async def delete(db: AsyncSession) -> int:
+            return await delete_own_session(db=db, email=email, session_id=session_id)
+
+        if not await self._revoke(delete, lambda: self._cache.forget_session(session_id)):
+            raise NoSuchSession(session_id)
 
     async def revoke_session(self, session_id: str) -> int:
         """End one session, wherever its tokens are; returns 1, or 0 if it had ended."""

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, insert, select
+from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -19,6 +19,21 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+MAX_USER_AGENT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session to start: whose, when, for how long, and how it was started."""
+
+    email: str
+    now: datetime
+    lifetime: int
+    provider: str | None = None
+    kind: str = "cookie"
+    user_agent: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class StartedSession:
     """A session row just written."""
@@ -28,21 +43,27 @@ class StartedSession:
     created_at: datetime
     expires_at: datetime
     provider: str | None
+    kind: str
+    user_agent: str | None
+    last_seen: datetime
 
 
 async def insert_sessions(
-    *, db: AsyncSession, starts: Sequence[tuple[str, datetime, int, str | None]]
+    *, db: AsyncSession, starts: Sequence[NewSession]
 ) -> list[StartedSession]:
-    """A new session per (email, start, lifetime in seconds, provider), in one INSERT."""
+    """A new session row per start, in one INSERT."""
     started = [
         StartedSession(
             id=new_session_id(),
-            email=email,
-            created_at=now,
-            expires_at=now + timedelta(seconds=lifetime),
-            provider=provider,
+            email=start.email,
+            created_at=start.now,
+            expires_at=start.now + timedelta(seconds=start.lifetime),
+            provider=start.provider,
+            kind=start.kind,
+            user_agent=start.user_agent[:MAX_USER_AGENT] if start.user_agent else None,
+            last_seen=start.now,
         )
-        for email, now, lifetime, provider in starts
+        for start in starts
     ]
     # A Core INSERT of plain rows: the ORM's per-object bookkeeping is most of the cost otherwise.
     await db.execute(insert(SESSIONS), [asdict(row) for row in started])
@@ -88,3 +109,32 @@ async def delete_expired_sessions(*, db: AsyncSession, now: datetime) -> int:
 async def _deleted(db: AsyncSession, statement: Any) -> int:
     result: CursorResult[Any] = await db.execute(statement)  # type: ignore[assignment]
     return result.rowcount
+
+
+async def sessions_of(*, db: AsyncSession, email: str, now: datetime) -> list[SessionRow]:
+    """The user's live sessions, newest first."""
+    statement = (
+        select(SessionRow)
+        .where(col(SessionRow.email) == email, col(SessionRow.expires_at) > now)
+        .order_by(col(SessionRow.created_at).desc(), col(SessionRow.id))
+    )
+    return list((await db.scalars(statement)).all())
+
+
+async def delete_own_session(*, db: AsyncSession, email: str, session_id: str) -> int:
+    """Delete the session if it is the user's; returns how many there were (0 or 1)."""
+    return await _deleted(
+        db,
+        delete(SessionRow).where(col(SessionRow.id) == session_id, col(SessionRow.email) == email),
+    )
+
+
+async def stamp_last_seen(*, db: AsyncSession, seen: dict[str, datetime]) -> None:
+    """Set last_seen of each session id to its time, in one executemany."""
+    if seen:
+        statement = (
+            update(SESSIONS)
+            .where(SESSIONS.c.id == bindparam("session"))
+            .values(last_seen=bindparam("seen"))
+        )
+        await db.execute(statement, [{"session": sid, "seen": at} for sid, at in seen.items()])

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.store.identities import stamp_identities
-from api.store.sessions import StartedSession, insert_sessions
+from api.store.sessions import NewSession, StartedSession, insert_sessions
 from api.store.tables import UserPublic
 from api.store.users import upsert_users
 
@@ -60,6 +60,9 @@ class Login:
     lifetime: int
     # Resolved to an account in the batch's own transaction; None: sign in as `email`.
     claim: IdentityClaim | None = None
+    # How the session's token travels ("cookie" or "bearer"), and the browser that asked.
+    kind: str = "cookie"
+    user_agent: str | None = None
 
 
 # Resolves the claims of a batch's logins (in order) inside its transaction: an account each,
@@ -90,7 +93,14 @@ async def write_sign_ins(
         latest[account.email] = max(login.now, latest.get(account.email, login.now))
     users = await upsert_users(db=db, logins=latest)
     starts = [
-        (account.email, login.now, login.lifetime, login.claim.provider if login.claim else None)
+        NewSession(
+            email=account.email,
+            now=login.now,
+            lifetime=login.lifetime,
+            provider=login.claim.provider if login.claim else None,
+            kind=login.kind,
+            user_agent=login.user_agent,
+        )
         for login, account in accepted
     ]
     started = iter(await insert_sessions(db=db, starts=starts))

@@ -64,6 +64,11 @@ class SessionRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     # The provider it was started with (None: started by a test helper or before it was kept).
     provider: str | None = Field(default=None, max_length=32)
+    # How its token travels: "cookie" or "bearer".
+    kind: str = Field(default="cookie", max_length=8, sa_column_kwargs={"server_default": "cookie"})
+    user_agent: str | None = Field(default=None, max_length=256)
+    # When it was last checked, as of the last write of the batch of sightings (it may lag).
+    last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The absolute cap; rows past it are purged.
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 

@@ -54,6 +54,14 @@ async def get_client_address(request: Request, services: ServicesDep) -> str:
 ClientAddressDep = Annotated[str, Depends(get_client_address)]
 
 
+async def get_user_agent(request: Request) -> str | None:
+    """The browser asking, as it names itself (kept with the session it starts)."""
+    return request.headers.get("user-agent")
+
+
+UserAgentDep = Annotated[str | None, Depends(get_user_agent)]
+
+
 async def get_authentication(request: Request) -> Authentication | None:
     """The request's session, or None."""
     return await _check(services_of(request.app), request)

@@ -21,6 +21,7 @@ from api.auth.providers.base import (
 )
 from api.auth.providers.registry import NoRedirectFlow, ProviderRequired, UnknownProvider
 from api.auth.rate_limit import TooManyRequests
+from api.auth.sessions import NoSuchSession
 
 logger = logging.getLogger("signet.problems")
 
@@ -158,6 +159,15 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             status=409,
             detail="An account with this email exists, and this provider does not vouch that "
             "the address is yours: sign in the way you did before.",
+        ),
+        lambda _error: {},
+    ),
+    NoSuchSession: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "no-such-session",
+            title="No such session",
+            status=404,
+            detail="You have no live session of that id.",
         ),
         lambda _error: {},
     ),

@@ -46,3 +46,17 @@ class IdentityPublic(SQLModel):
     subject: str
     created_at: datetime
     last_used: datetime
+
+
+class SessionPublic(SQLModel):
+    """One of the user's live sessions."""
+
+    id: str = Field(description="Names the session to end.")
+    created_at: datetime
+    last_seen: datetime = Field(
+        description="When it was last checked; written in batches, so it may lag by up to "
+        "SIGNET_SESSION_SEEN_INTERVAL (60 s) on other workers."
+    )
+    user_agent: str | None
+    current: bool = Field(description="Whether this request is made with it.")
+    kind: str = Field(description="How its token travels: cookie or bearer.")

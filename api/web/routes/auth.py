@@ -13,6 +13,7 @@ from api.web.deps import (
     MaybeAuthenticated,
     ProviderDep,
     ServicesDep,
+    UserAgentDep,
 )
 from api.web.problems import problem_responses
 from api.web.schemas import LoginRequest
@@ -29,10 +30,15 @@ SIGN_IN_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503)
     responses=SIGN_IN_ERRORS,
 )
 async def login(
-    body: LoginRequest, provider: ProviderDep, address: ClientAddressDep, services: ServicesDep
+    body: LoginRequest,
+    provider: ProviderDep,
+    address: ClientAddressDep,
+    user_agent: UserAgentDep,
+    services: ServicesDep,
 ) -> Response:
     """Verify an identity assertion and start a cookie session for the email it proves."""
-    return await _sign_in(body, provider, address, services, services.transports.cookie)
+    cookie = services.transports.cookie
+    return await _sign_in(body, provider, address, user_agent, services, cookie)
 
 
 @router.post(
@@ -43,16 +49,22 @@ async def login(
     responses=SIGN_IN_ERRORS,
 )
 async def token(
-    body: LoginRequest, provider: ProviderDep, address: ClientAddressDep, services: ServicesDep
+    body: LoginRequest,
+    provider: ProviderDep,
+    address: ClientAddressDep,
+    user_agent: UserAgentDep,
+    services: ServicesDep,
 ) -> Response:
     """Verify an identity assertion and start a session carried by a bearer token, not a cookie."""
-    return await _sign_in(body, provider, address, services, services.transports.bearer)
+    bearer = services.transports.bearer
+    return await _sign_in(body, provider, address, user_agent, services, bearer)
 
 
 async def _sign_in(
     body: LoginRequest,
     provider: ProviderDep,
     address: str,
+    user_agent: str | None,
     services: ServicesDep,
     transport: Transport,
 ) -> Response:
@@ -61,6 +73,7 @@ async def _sign_in(
         verify=lambda: provider.verify(body.assertion),
         transport=transport,
         address=address,
+        user_agent=user_agent,
     )
     return transport.login_response(
         user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age

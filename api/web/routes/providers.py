@@ -153,7 +153,11 @@ async def callback(
             await services.auth.link(email=flow.link_to, provider=name, verify=verify)
             return _back(flow, settings)  # the session stays as it is
         signed_in = await services.auth.sign_in(
-            provider=name, verify=verify, transport=cookie, address=address
+            provider=name,
+            verify=verify,
+            transport=cookie,
+            address=address,
+            user_agent=request.headers.get("user-agent"),
         )
     except tuple(cause for cause, _ in _FAILURES) as failure:
         reason = next(word for cause, word in _FAILURES if isinstance(failure, cause))

@@ -1,0 +1,114 @@
+"""GET /auth/sessions and DELETE /auth/sessions/{id}: where I am signed in, and ending one."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from api.services import services_of
+from api.store.tables import SessionRow
+from api.testing import FakeClock, FakeProvider
+
+COOKIE = "signet_session"
+
+
+@pytest.fixture
+def verifier(verifier: FakeProvider) -> FakeProvider:
+    verifier.accept("edith", email="edith@example.com")
+    verifier.accept("francis", email="francis@example.com")
+    return verifier
+
+
+async def sign_in(client: httpx.AsyncClient, browser: str, who: str = "edith") -> str:
+    response = await client.post(
+        "/auth/login", json={"assertion": who}, headers={"user-agent": browser}
+    )
+    return response.cookies[COOKIE]
+
+
+def as_(token: str) -> dict[str, str]:
+    return {"cookie": f"{COOKIE}={token}"}
+
+
+async def test_my_sessions_say_where_and_which_is_this_one(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    phone = await sign_in(client, "Phone/1.0")
+    clock.advance(60)
+    laptop = await sign_in(client, "Laptop/2.0")
+    clock.advance(60)
+    bearer = await client.post("/auth/token", json={"assertion": "edith"})
+    assert bearer.status_code == 200
+
+    listed = (await client.get("/auth/sessions", headers=as_(laptop))).json()
+
+    assert [(item["user_agent"], item["current"], item["kind"]) for item in listed] == [
+        ("python-httpx/" + httpx.__version__, False, "bearer"),
+        ("Laptop/2.0", True, "cookie"),
+        ("Phone/1.0", False, "cookie"),
+    ]
+    assert set(listed[0]) == {"id", "created_at", "last_seen", "user_agent", "current", "kind"}
+    assert phone not in str(listed)  # the list names sessions, it never hands out tokens
+
+
+async def test_ending_one_of_my_sessions_ends_it_at_once(client: httpx.AsyncClient) -> None:
+    phone = await sign_in(client, "Phone/1.0")
+    laptop = await sign_in(client, "Laptop/2.0")
+    (phone_session,) = [
+        item
+        for item in (await client.get("/auth/sessions", headers=as_(laptop))).json()
+        if not item["current"]
+    ]
+
+    ended = await client.delete(f"/auth/sessions/{phone_session['id']}", headers=as_(laptop))
+
+    assert ended.status_code == 204
+    assert (await client.get("/auth/me", headers=as_(phone))).status_code == 401
+    assert (await client.get("/auth/me", headers=as_(laptop))).status_code == 200
+
+
+async def test_another_users_session_is_not_found_like_a_missing_one(
+    client: httpx.AsyncClient,
+) -> None:
+    francis = await sign_in(client, "Theirs/1.0", who="francis")
+    (theirs,) = (await client.get("/auth/sessions", headers=as_(francis))).json()
+    edith = await sign_in(client, "Mine/1.0")
+
+    other = await client.delete(f"/auth/sessions/{theirs['id']}", headers=as_(edith))
+    missing = await client.delete("/auth/sessions/no-such-id", headers=as_(edith))
+
+    assert (other.status_code, missing.status_code) == (404, 404)
+    assert other.json() == missing.json()
+    assert (await client.get("/auth/me", headers=as_(francis))).status_code == 200
+
+
+async def test_last_seen_follows_the_checks_and_is_written_in_batches(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock, db_session: AsyncSession
+) -> None:
+    token = await sign_in(client, "Phone/1.0")
+    signed_in_at = clock()
+    clock.advance(300)
+    await client.get("/auth/me", headers=as_(token))
+
+    (listed,) = (await client.get("/auth/sessions", headers=as_(token))).json()
+    stored_before = (await db_session.scalars(select(col(SessionRow.last_seen)))).one()
+    written = await services_of(app).sessions.write_sightings()
+    db_session.expunge_all()
+    stored_after = (await db_session.scalars(select(col(SessionRow.last_seen)))).one()
+
+    assert listed["created_at"] == signed_in_at.isoformat().replace("+00:00", "Z")
+    assert listed["last_seen"] == clock().isoformat().replace("+00:00", "Z")
+    assert (stored_before, written, stored_after) == (signed_in_at, 1, clock())
+
+
+@pytest.mark.settings(allowed_origins="https://spa.example")
+async def test_cors_lets_an_allowed_spa_end_a_session(client: httpx.AsyncClient) -> None:
+    preflight = await client.options(
+        "/auth/sessions/some-id",
+        headers={"origin": "https://spa.example", "access-control-request-method": "DELETE"},
+    )
+
+    assert preflight.status_code == 200
+    assert "DELETE" in preflight.headers["access-control-allow-methods"]
