@@ -1,7 +1,9 @@
 """Edith signs in to the demo app in a real browser, and the server remembers her."""
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
+
+from tests.servers import Server
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +58,28 @@ def test_a_rejected_assertion_shows_an_error_and_leaves_edith_signed_out(page: P
     page.reload()
     expect(page.locator("#id_login")).to_be_visible()
     expect(page.locator("nav")).not_to_contain_text("Logged in as")
+
+
+def test_edith_ends_her_other_session_from_the_list(
+    page: Page, browser: Browser, server: Server
+) -> None:
+    # Edith is signed in on another device, then here.
+    other = browser.new_context(base_url=server.url)
+    other_page = other.new_page()
+    other_page.goto("/")
+    sign_in(other_page, "edith@example.com")
+    expect(other_page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    page.goto("/")
+    sign_in(page, "edith@example.com")
+
+    # The page lists both sessions; she ends the other one.
+    sessions = page.locator("#id_sessions li")
+    expect(sessions).to_have_count(2)
+    expect(page.locator("#id_sessions")).to_contain_text("this one")
+    page.click("#id_sessions button")
+    expect(sessions).to_have_count(1)
+
+    # The other device is signed out on its next look.
+    other_page.reload()
+    expect(other_page.locator("#id_login")).to_be_visible()
+    other.close()

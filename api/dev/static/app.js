@@ -63,6 +63,38 @@ async function logOut() {
   await fetch(`${SIGNET}/auth/logout`, { method: "POST", credentials: "include" });
 }
 
+// Where the user is signed in, with a button to end each session but this one.
+async function showSessions(user) {
+  const section = $("id_sessions_section");
+  section.hidden = !user;
+  if (!user) return;
+  const response = await fetch(`${SIGNET}/auth/sessions`, { credentials: "include" });
+  if (!response.ok) return;
+  const list = $("id_sessions");
+  list.replaceChildren();
+  for (const session of await response.json()) {
+    const item = document.createElement("li");
+    const seen = new Date(session.last_seen).toLocaleString();
+    item.textContent = `${session.user_agent || "Unknown browser"} (${session.kind}), last seen ${seen}`;
+    if (session.current) {
+      item.append(" — this one");
+    } else {
+      const end = document.createElement("button");
+      end.type = "button";
+      end.textContent = "End";
+      end.addEventListener("click", async () => {
+        await fetch(`${SIGNET}/auth/sessions/${encodeURIComponent(session.id)}`, {
+          method: "DELETE",
+          credentials: "include",
+        });
+        showSessions(user);
+      });
+      item.append(" ", end);
+    }
+    list.append(item);
+  }
+}
+
 function showUser(user) {
   $("id_status").textContent = user ? `Logged in as ${user.email}` : "";
   $("id_status").hidden = !user;
@@ -70,6 +102,7 @@ function showUser(user) {
   $("id_login").hidden = Boolean(user);
   $("id_signin_form").hidden = true;
   $("id_providers").hidden = true;
+  showSessions(user);
 }
 
 // A button per provider that signs in through its own page: the browser goes there and back.
