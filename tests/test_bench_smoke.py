@@ -29,7 +29,9 @@ def test_the_benchmark_runs_and_prints_its_table() -> None:
     assert [row.split("|")[2].strip() for row in rows] == [
         "GET /healthz",
         "GET /auth/me",
+        "GET /auth/check",
         "POST /bench/verify-only (reference)",
         "POST /auth/login, returning user",
         "POST /auth/login, new users",
+        "GET /ping (bare FastAPI)",
     ]

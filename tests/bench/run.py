@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 SIGNET_CORE, LOAD_CORE = "0", "1"
 RETURNING_USER = "returning@example.com"
 COOKIE = "signet_session"
+BARE_FASTAPI = "GET /ping (bare FastAPI)"
 
 # Every scenario ends by printing one machine-readable line.
 REPORT = """
@@ -73,6 +74,9 @@ def scenarios(cookie: str) -> list[Scenario]:
     return [
         Scenario("GET /healthz", "/healthz", ""),
         Scenario("GET /auth/me", "/auth/me", f'wrk.headers["Cookie"] = "{COOKIE}={cookie}"\n'),
+        Scenario(
+            "GET /auth/check", "/auth/check", f'wrk.headers["Cookie"] = "{COOKIE}={cookie}"\n'
+        ),
         Scenario(
             "POST /bench/verify-only (reference)",
             "/bench/verify-only",
@@ -165,8 +169,31 @@ def run_wrk(url: str, scenario: Scenario, *, duration: float, connections: int) 
     return report
 
 
+def measure(url: str, scenario: Scenario, pid: int, *, duration: float, connections: int) -> Result:
+    report = run_wrk(url, scenario, duration=duration, connections=connections)
+    return Result(
+        scenario=scenario.name,
+        requests_per_second=report["requests"] / (report["duration_us"] / 1e6),
+        p50_ms=report["p50_us"] / 1000,
+        p99_ms=report["p99_us"] / 1000,
+        errors=report["errors"],
+        peak_rss_mb=peak_rss_mb(pid),
+    )
+
+
+def bare_fastapi(*, duration: float, connections: int) -> Result:
+    """GET /ping of a bare FastAPI app, served as Signet is: the framework's ceiling."""
+    with serve(
+        "tests.bench.ping:app", core=SIGNET_CORE, environment=dict(os.environ), factory=False
+    ) as (url, server):
+        ping = Scenario(BARE_FASTAPI, "/ping", "")
+        run_wrk(url, ping, duration=1, connections=connections)  # warm-up
+        return measure(url, ping, server.pid, duration=duration, connections=connections)
+
+
 def bench_database(database_url: str, *, duration: float, connections: int) -> list[Result]:
-    """Migrate a fresh database, serve Signet on it and run every scenario."""
+    """Migrate a fresh database, serve Signet on it and run every scenario, then the bare
+    FastAPI app in the same conditions."""
     base = {**os.environ, "SIGNET_DATABASE_URL": database_url}
     subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],
@@ -201,20 +228,11 @@ def bench_database(database_url: str, *, duration: float, connections: int) -> l
             login.raise_for_status()
             cookie = login.cookies[COOKIE]
             run_wrk(url, Scenario("warm-up", "/healthz", ""), duration=1, connections=connections)
-            results = []
-            for scenario in scenarios(cookie):
-                report = run_wrk(url, scenario, duration=duration, connections=connections)
-                results.append(
-                    Result(
-                        scenario=scenario.name,
-                        requests_per_second=report["requests"] / (report["duration_us"] / 1e6),
-                        p50_ms=report["p50_us"] / 1000,
-                        p99_ms=report["p99_us"] / 1000,
-                        errors=report["errors"],
-                        peak_rss_mb=peak_rss_mb(server.pid),
-                    )
-                )
-            return results
+            results = [
+                measure(url, scenario, server.pid, duration=duration, connections=connections)
+                for scenario in scenarios(cookie)
+            ]
+    return [*results, bare_fastapi(duration=duration, connections=connections)]
 
 
 @contextmanager
@@ -253,13 +271,19 @@ def verdicts(database: str, results: list[Result]) -> str:
         by_name["POST /auth/login, returning user"].requests_per_second
         / by_name["POST /bench/verify-only (reference)"].requests_per_second
     )
-    rss = max(result.peak_rss_mb for result in results)
+    rss = max(result.peak_rss_mb for result in results if result.scenario != BARE_FASTAPI)
+    ping = by_name[BARE_FASTAPI].requests_per_second
+    check = by_name["GET /auth/check"].requests_per_second / ping
+    me_ping = by_name["GET /auth/me"].requests_per_second / ping
 
     def mark(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
     return (
-        f"{database}: /auth/me {me:.2f} x /healthz (target >= 0.80, {mark(me >= 0.8)}); "
+        f"{database}: /auth/check {check:.2f} x bare FastAPI /ping "
+        f"(target >= 1.50, {mark(check >= 1.5)}); "
+        f"/auth/me {me_ping:.2f} x bare FastAPI /ping (target >= 0.80, {mark(me_ping >= 0.8)}); "
+        f"/auth/me {me:.2f} x /healthz (target >= 0.80, {mark(me >= 0.8)}); "
         f"returning-user login {login:.2f} x the verifier-only reference "
         f"(target >= 1.00, {mark(login >= 1.0)}); "
         f"peak RSS {rss:.1f} MB (target <= 80, {mark(rss <= 80)})"
