@@ -10,6 +10,7 @@ from api.observability.logs import configure_logging
 from api.observability.metrics import PrometheusMetrics, mount_metrics
 from api.services import Services, lifespan, new_metrics
 from api.web import docs
+from api.web.front import SignetApp
 from api.web.middleware.body_limit import BodyLimitMiddleware
 from api.web.middleware.cors import ProblemCORSMiddleware
 from api.web.middleware.csrf import OriginCheckMiddleware
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         logger.warning("SIGNET_ENV=development: the development identity provider is mounted")
     metrics = services.metrics if services is not None else new_metrics(settings)
 
-    app = FastAPI(
+    app = SignetApp(
         title="Signet",
         version="0.1.0",
         summary="Turn an identity assertion into a first-party signed session.",
@@ -71,15 +72,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # Outermost: every answer is logged and counted, refusals too.
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
     install_problem_handlers(app)
+    # The gateway check skips FastAPI's stack, wrapped in the access log alone (see check.py).
+    app.hot_paths[check.PATH] = RequestLogMiddleware(check.GatewayCheck(app), metrics=metrics)
+    # Routes are matched in order, at a few microseconds each: the hottest come first.
     app.include_router(auth.router)
-    # A raw route: see its module.
-    app.router.add_route("/auth/check", check.check, methods=["GET"], include_in_schema=False)
+    app.include_router(health.router)
     app.include_router(providers.router)
     app.include_router(identities.router)
     app.include_router(introspect.router)
     app.include_router(sessions.router)
     app.include_router(sign_in_page.router)
-    app.include_router(health.router)
     if settings.docs:
         docs.mount_docs(app)
     if isinstance(metrics, PrometheusMetrics):

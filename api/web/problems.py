@@ -244,11 +244,16 @@ _DATABASE_UNAVAILABLE_PROBLEM = Problem(
 )
 
 
-async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+def database_unavailable_response(error: Exception) -> JSONResponse:
+    """The 503 for a database that is down (logged by the error's type only)."""
     logger.error("database unavailable: %s", type(error).__name__)
     return problem_response(
         _DATABASE_UNAVAILABLE_PROBLEM, _retry_after(DEFAULT_RETRY_AFTER_SECONDS)
     )
+
+
+async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    return database_unavailable_response(error)
 
 
 # What a database that is down or unreachable raises, through SQLAlchemy or around it.
