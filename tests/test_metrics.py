@@ -51,3 +51,14 @@ async def test_without_the_setting_there_is_no_metrics_endpoint(settings: Settin
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
         assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_the_gateway_check_is_counted_under_its_own_route(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/auth/login", json={"assertion": "edith"})
+    await client.get("/auth/check")
+
+    text = (await client.get("/metrics")).text
+
+    assert 'signet_requests_total{method="GET",route="/auth/check",status="204"} 1.0' in text
