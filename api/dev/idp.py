@@ -12,6 +12,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, EmailStr, Field
 
 from api.web.deps import JSON_ONLY, SettingsDep
+from api.web.openapi import form_body
 from api.web.problems import problem_responses
 
 ASSERTION_SALT = "signet.dev-idp.assertion"
@@ -54,23 +55,7 @@ async def issue_assertion(
     return AssertionIssued(assertion=serializer.dumps({"email": body.email, "audience": audience}))
 
 
-_FORM_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["assertion", "audience"],
-                    "properties": {"assertion": {"type": "string"}, "audience": {"type": "string"}},
-                }
-            }
-        },
-    }
-}
-
-
-@router.post("/verify", openapi_extra=_FORM_BODY)
+@router.post("/verify", openapi_extra=form_body("assertion", "audience"))
 async def verify_assertion(request: Request, serializer: SerializerDep) -> dict[str, Any]:
     """Answer the Persona verification protocol for assertions issued here (development only)."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))

@@ -43,3 +43,21 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                         "application/json" if "application/json" in content else next(iter(content))
                     )
                     response["content"] = {PROBLEM_MEDIA_TYPE: content[media]}
+
+
+def form_body(*required: str) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads a form-encoded body with these string fields."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": list(required),
+                        "properties": {name: {"type": "string"} for name in required},
+                    }
+                }
+            },
+        }
+    }

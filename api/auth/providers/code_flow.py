@@ -8,7 +8,6 @@ from urllib.parse import quote, urlencode
 import httpx
 from pydantic import SecretStr
 
-from api.auth.providers.base import AssertionRejected, VerifierUnavailable
 from api.auth.providers.http import request
 
 MAX_ANSWER_BYTES = 256 * 1024
@@ -76,10 +75,7 @@ async def exchange_code(
         http_timeout=http_timeout,
         max_bytes=MAX_ANSWER_BYTES,
     )
-    if answer.status_code >= 500:
-        raise VerifierUnavailable(f"token endpoint: HTTP {answer.status_code}")
-    if answer.status_code != 200:
-        raise AssertionRejected(f"token endpoint: HTTP {answer.status_code}")
+    answer.expect_ok("token endpoint")
     return answer.json_object()
 
 
@@ -95,8 +91,5 @@ async def userinfo(
         http_timeout=http_timeout,
         max_bytes=MAX_ANSWER_BYTES,
     )
-    if answer.status_code >= 500:
-        raise VerifierUnavailable(f"userinfo: HTTP {answer.status_code}")
-    if answer.status_code != 200:
-        raise AssertionRejected(f"userinfo: HTTP {answer.status_code}")
+    answer.expect_ok("userinfo")
     return answer.json_object()

@@ -12,7 +12,6 @@ from api.auth.providers.base import (
     AssertionRejected,
     EmailNotVerified,
     Identity,
-    VerifierUnavailable,
     email_claim,
     failures_logged,
 )
@@ -96,10 +95,7 @@ class GitHubProvider:
             http_timeout=self._timeout,
             max_bytes=MAX_ANSWER_BYTES,
         )
-        if answer.status_code >= 500:
-            raise VerifierUnavailable(f"GitHub API: HTTP {answer.status_code}")
-        if answer.status_code != 200:
-            raise AssertionRejected(f"GitHub API: HTTP {answer.status_code}")
+        answer.expect_ok("GitHub API")
         return answer.json_value()
 
 

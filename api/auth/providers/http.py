@@ -8,7 +8,11 @@ from typing import Any
 
 import httpx
 
-from api.auth.providers.base import DEFAULT_RETRY_AFTER_SECONDS, VerifierUnavailable
+from api.auth.providers.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    AssertionRejected,
+    VerifierUnavailable,
+)
 
 MAX_RETRY_AFTER_SECONDS = 3600
 
@@ -20,6 +24,13 @@ class Answer:
     status_code: int
     headers: httpx.Headers
     body: bytes
+
+    def expect_ok(self, what: str) -> None:
+        """Refuse anything but 200: a server error as unavailable, the rest as a rejection."""
+        if self.status_code >= 500:
+            raise VerifierUnavailable(f"{what}: HTTP {self.status_code}")
+        if self.status_code != 200:
+            raise AssertionRejected(f"{what}: HTTP {self.status_code}")
 
     def json_value(self) -> Any:
         """The body as JSON, or `VerifierUnavailable`."""

@@ -11,26 +11,12 @@ from fastapi.responses import JSONResponse
 
 from api.services import Services
 from api.web.deps import ServicesDep
+from api.web.openapi import form_body
 from api.web.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/auth", tags=["introspection"])
 INACTIVE = {"active": False}
 TOKEN_TYPES = {"cookie": "session_cookie", "bearer": "bearer"}
-
-_FORM_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["token"],
-                    "properties": {"token": {"type": "string"}},
-                }
-            }
-        },
-    },
-}
 
 
 class NoIntrospection(ProblemError):
@@ -55,7 +41,7 @@ class ClientNotAuthenticated(ProblemError):
     "/introspect",
     summary="Introspect a token",
     responses=problem_responses(401, 403, 404, 413),
-    openapi_extra=_FORM_BODY,
+    openapi_extra=form_body("token"),
 )
 async def introspect(request: Request, services: ServicesDep) -> Response:
     """Whether a token is live, and whose, for a client authenticated with HTTP Basic."""
