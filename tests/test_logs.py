@@ -1,11 +1,15 @@
 """Logs: a request id on every request and answer, one event per login, no secrets."""
 
+import io
 import json
 import logging
+import time
 
 import httpx
 import pytest
 
+from api.observability import logs
+from api.observability.access_log import AccessLog
 from api.observability.logs import JSONFormatter
 from api.testing import FakeProvider
 
@@ -71,3 +75,50 @@ def test_json_lines_carry_the_extra_fields() -> None:
     assert entry["message"] == "login ok"
     assert entry["outcome"] == "ok"
     assert entry["logger"] == "signet.events"
+
+
+@pytest.mark.parametrize(
+    "formatter",
+    [
+        JSONFormatter(),
+        logging.Formatter("%(levelname)-8s %(name)s [%(request_id)s] %(message)s"),
+    ],
+)
+def test_an_access_line_written_directly_reads_as_through_logging(
+    monkeypatch: pytest.MonkeyPatch, formatter: logging.Formatter
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    signet = logging.getLogger("signet")
+    monkeypatch.setattr(signet, "handlers", [handler])
+    monkeypatch.setattr(logs, "_signet_handler", handler)
+    access_log = AccessLog(json_lines=isinstance(formatter, JSONFormatter))
+
+    def answer() -> None:
+        access_log.answered(
+            request_id="req-1",
+            method="GET",
+            path='/a "b"\n',
+            status=204,
+            started=time.perf_counter(),
+        )
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # Signet's handler is the only listener
+    answer()
+    access_log.flush()
+    direct = stream.getvalue()
+    stream.truncate(0)
+    stream.seek(0)
+    monkeypatch.setattr(logging.root, "handlers", [logging.NullHandler()])  # another listener
+    answer()
+    through_logging = stream.getvalue()
+
+    assert direct.count("\n") == through_logging.count("\n") == 1  # the path's is escaped
+    if isinstance(formatter, JSONFormatter):
+        ignored = {"time", "duration_ms"}
+        assert {key: value for key, value in json.loads(direct).items() if key not in ignored} == {
+            key: value for key, value in json.loads(through_logging).items() if key not in ignored
+        }
+    else:
+        assert direct == through_logging

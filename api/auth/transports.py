@@ -4,9 +4,10 @@ The one module of the domain that knows requests and responses (as fastapi-users
 """
 
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Protocol
 
-from fastapi import Request, Response
+from fastapi import Response
 from sqlmodel import Field, SQLModel
 
 from api.auth.tokens import TokenKind
@@ -31,8 +32,8 @@ class Transport(Protocol):
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response: ...
 
-    def set_token(self, response: Response, *, token: str, max_age: int) -> None:
-        """Send a re-issued token with `response`, where this transport can."""
+    def token_headers(self, *, token: str, max_age: int) -> list[tuple[bytes, bytes]]:
+        """The response headers that send a re-issued token, where this transport can."""
         ...
 
 
@@ -53,17 +54,22 @@ class CookieTransport:
         return response
 
     def set_token(self, response: Response, *, token: str, max_age: int) -> None:
-        response.set_cookie(
-            self.name,
-            token,
-            max_age=max_age,
-            path="/",
-            domain=self._domain,
-            secure=self._secure,
-            httponly=True,
-            samesite="lax",
-        )
+        """Send the token with `response`, which no cache may keep."""
+        response.raw_headers.extend(self.token_headers(token=token, max_age=max_age))
         response.headers["Cache-Control"] = "no-store"
+
+    def token_headers(self, *, token: str, max_age: int) -> list[tuple[bytes, bytes]]:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[self.name] = token
+        attributes = cookie[self.name]
+        attributes["max-age"] = max_age
+        attributes["path"] = "/"
+        if self._domain is not None:
+            attributes["domain"] = self._domain
+        attributes["secure"] = self._secure
+        attributes["httponly"] = True
+        attributes["samesite"] = "lax"
+        return [(b"set-cookie", cookie.output(header="").strip().encode("latin-1"))]
 
     def logout_response(self) -> Response:
         """204, telling the browser to forget the cookie (set with the attributes it had)."""
@@ -86,8 +92,8 @@ class BearerTransport:
             headers={"Cache-Control": "no-store"},
         )
 
-    def set_token(self, response: Response, *, token: str, max_age: int) -> None:
-        pass
+    def token_headers(self, *, token: str, max_age: int) -> list[tuple[bytes, bytes]]:
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +110,26 @@ class Transports:
         )
         return cls(cookie=cookie, bearer=BearerTransport())
 
-    def presented(self, request: Request) -> tuple[Transport, str | None]:
-        """The token a request presents, and its transport. An Authorization header, even a bad
-        one, wins over the cookie."""
-        authorization = request.headers.get("authorization")
+    def presented(
+        self, *, authorization: str | None, cookie_header: str | None
+    ) -> tuple[Transport, str | None]:
+        """The token a request presents in these headers, and its transport. An Authorization
+        header, even a bad one, wins over the cookie."""
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
             return self.bearer, token.strip() if scheme.lower() == "bearer" else None
-        return self.cookie, request.cookies.get(self.cookie.name)
+        return self.cookie, cookie_value(cookie_header, self.cookie.name)
+
+
+def cookie_value(cookie_header: str | None, name: str) -> str | None:
+    """The value of the cookie `name` in a Cookie header; None when absent or sent twice (which
+    one the browser meant cannot be told)."""
+    if not cookie_header:
+        return None
+    prefix = name + "="
+    found = [
+        pair[len(prefix) :]
+        for pair in (part.strip() for part in cookie_header.split(";"))
+        if pair.startswith(prefix)
+    ]
+    return found[0] if len(found) == 1 else None

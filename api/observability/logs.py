@@ -6,10 +6,24 @@ logged; emails only with SIGNET_LOG_EMAILS=true.
 
 import json
 import logging
+import re
+import secrets
 from contextvars import ContextVar
+from typing import TextIO
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
+access_logger = logging.getLogger("signet.access")
 _STANDARD_RECORD_FIELDS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# The handler configure_logging installed, if it did.
+_signet_handler: logging.StreamHandler[TextIO] | None = None
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The id of a request: the one it brought in X-Request-ID if valid, else a new one."""
+    if incoming is not None and _VALID_REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return secrets.token_hex(8)
 
 
 class _RequestIdFilter(logging.Filter):
@@ -40,10 +54,11 @@ class JSONFormatter(logging.Formatter):
 
 def configure_logging(*, json_lines: bool) -> None:
     """Send Signet's logs to stderr, once per process, as JSON lines or readable text."""
+    global _signet_handler
     logger = logging.getLogger("signet")
     if logger.handlers:
         return
-    handler = logging.StreamHandler()
+    handler: logging.StreamHandler[TextIO] = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
         JSONFormatter()
@@ -52,3 +67,25 @@ def configure_logging(*, json_lines: bool) -> None:
     )
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    _signet_handler = handler
+
+
+def sole_signet_stream() -> TextIO | None:
+    """The stream of Signet's own handler when an access line would reach nothing else, so it
+    may be written there directly; None when `logging` must carry it (or drop it)."""
+    handler = _signet_handler
+    signet = access_logger.parent
+    if (
+        handler is None
+        or signet is None
+        or access_logger.handlers
+        or access_logger.filters
+        or not access_logger.propagate
+        or not access_logger.isEnabledFor(logging.INFO)
+        or signet.handlers != [handler]
+        or signet.filters
+        or (signet.propagate and logging.root.handlers)
+        or handler.level > logging.INFO
+    ):
+        return None
+    return handler.stream

@@ -17,8 +17,9 @@ from api.config import Settings
 from api.services import Services, get_services, services_of
 from api.store.tables import User
 from api.web.client_address import client_address
+from api.web.front import Answer, Asked
 from api.web.middleware.csrf import require_json_body
-from api.web.problems import NotAuthenticated
+from api.web.problems import NotAuthenticated, problem_response
 from api.web.schemas import LoginRequest
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -62,14 +63,24 @@ async def get_user_agent(request: Request) -> str | None:
 UserAgentDep = Annotated[str | None, Depends(get_user_agent)]
 
 
+async def authenticate(services: Services, asked: Asked) -> Authentication | None:
+    """The session the request's headers carry, or None."""
+    transport, token = services.transports.presented(
+        authorization=asked.authorization, cookie_header=asked.cookie
+    )
+    return await services.auth.check(transport=transport, token=token)
+
+
+async def check_session(services: Services, asked: Asked) -> Authentication | None:
+    """The session the request's headers carry, or None, counted as a session check."""
+    authentication = await authenticate(services, asked)
+    services.metrics.session_check(signed_in=authentication is not None)
+    return authentication
+
+
 async def get_authentication(request: Request) -> Authentication | None:
     """The request's session, or None."""
-    return await _check(services_of(request.app), request)
-
-
-async def _check(services: Services, request: Request) -> Authentication | None:
-    transport, token = services.transports.presented(request)
-    return await services.auth.check(transport=transport, token=token)
+    return await authenticate(services_of(request.app), Asked.of(request))
 
 
 MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication)]
@@ -77,9 +88,7 @@ MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication
 
 async def require_authentication(request: Request) -> Authentication:
     """The request's session; 401 without one."""
-    services = services_of(request.app)
-    authentication = await _check(services, request)
-    services.metrics.session_check(signed_in=authentication is not None)
+    authentication = await check_session(services_of(request.app), Asked.of(request))
     if authentication is None:
         raise NotAuthenticated
     return authentication
@@ -94,3 +103,14 @@ async def get_current_user(authentication: Authenticated) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+# The front door's answer to a request without a live session.
+UNAUTHENTICATED = Answer.of(problem_response(NotAuthenticated().problem))
+
+
+def refreshed_token_headers(authentication: Authentication) -> list[tuple[bytes, bytes]]:
+    """The headers that send a session's re-issued token, if it was re-issued (it slides)."""
+    refreshed = authentication.refreshed
+    if refreshed is None:
+        return []
+    return authentication.transport.token_headers(token=refreshed.token, max_age=refreshed.max_age)

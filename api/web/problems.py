@@ -105,6 +105,11 @@ def _status_problem(status: int, detail: str | None = None) -> Problem:
     return Problem(title=phrase, status=status, detail=detail or phrase)
 
 
+def status_problem_response(status: int) -> JSONResponse:
+    """A problem that says no more than the status does."""
+    return problem_response(_status_problem(status))
+
+
 async def _problem_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ProblemError)
     return problem_response(error.problem, error.headers)

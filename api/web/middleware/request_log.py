@@ -1,35 +1,29 @@
 """The access log: a request id for every request, one line and one count for every answer."""
 
-import logging
-import re
-import secrets
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.observability.logs import request_id
+from api.observability.access_log import AccessLog
+from api.observability.logs import request_id, request_id_for
 from api.observability.metrics import Metrics
-
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-
-access_logger = logging.getLogger("signet.access")
 
 
 class RequestLogMiddleware:
     """Gives each request an id (an incoming valid X-Request-ID, or a new one), returns it in
     X-Request-ID, and logs one line when the response starts: method, path, status, duration."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, access_log: AccessLog) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        current = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
+        current = request_id_for(Headers(scope=scope).get("x-request-id"))
         reset = request_id.set(current)
         started = time.perf_counter()
 
@@ -42,18 +36,12 @@ class RequestLogMiddleware:
                     method=scope["method"],
                     status=message["status"],
                 )
-                access_logger.info(
-                    "%s %s %d",
-                    scope["method"],
-                    scope["path"],  # never the query string: it may carry secrets
-                    message["status"],
-                    extra={
-                        "request_id": current,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": message["status"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
+                self.access_log.answered(
+                    request_id=current,
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=message["status"],
+                    started=started,
                 )
             await send(message)
 

@@ -1,20 +1,25 @@
 """Sign in (cookie or bearer token), the current user, and signing out."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.auth.transports import BearerToken, Transport
+from api.services import Services
 from api.store.tables import UserPublic
 from api.web.deps import (
     JSON_ONLY,
     OPTIONAL_SESSION_SECURITY,
     SESSION_SECURITY,
+    UNAUTHENTICATED,
     Authenticated,
     ClientAddressDep,
     MaybeAuthenticated,
     ProviderDep,
     ServicesDep,
     UserAgentDep,
+    check_session,
+    refreshed_token_headers,
 )
+from api.web.front import Answer, Asked
 from api.web.problems import problem_responses
 from api.web.schemas import LoginRequest
 
@@ -80,24 +85,30 @@ async def _sign_in(
     )
 
 
+async def me_answer(services: Services, asked: Asked) -> Answer:
+    """The signed-in user's JSON, or 401; a sliding session's new cookie goes with it."""
+    authentication = await check_session(services, asked)
+    if authentication is None:
+        return UNAUTHENTICATED
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"cache-control", b"no-store"),
+        *refreshed_token_headers(authentication),
+    ]
+    # The user's JSON was rendered when the session was checked, so it is sent as it is.
+    return Answer(200, headers, authentication.user_json)
+
+
 @router.get(
     "/me",
     summary="Who is signed in",
     response_model=UserPublic,
-    responses=problem_responses(401),
+    responses=problem_responses(401, 503),
     openapi_extra=SESSION_SECURITY,
 )
-async def me(authentication: Authenticated) -> Response:
+async def me(request: Request, services: ServicesDep) -> Response:
     """The user signed in with this session cookie or bearer token."""
-    # The user's JSON was rendered when the session was checked, so it is sent as it is.
-    response = Response(authentication.user_json, media_type="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    if authentication.refreshed is not None:
-        refreshed = authentication.refreshed
-        authentication.transport.set_token(
-            response, token=refreshed.token, max_age=refreshed.max_age
-        )
-    return response
+    return (await me_answer(services, Asked.of(request))).response()
 
 
 @router.post(

@@ -1,28 +1,27 @@
 """GET /auth/check, for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth):
 204 with who is signed in, in headers, or 401.
 
-The hottest path in the product, so it is answered before FastAPI's stack (routing, dependency
-resolution, its middleware): `SignetApp` hands it straight to `GatewayCheck`, wrapped only in
-the access log. Its collaborators come from Services, which tests replace through `create_app`.
+The hottest path in the product: `SignetApp`'s front door answers it before FastAPI's stack
+(see front.py); the route here serves requests that carry an Origin header, and the docs.
 """
 
 from urllib.parse import quote
 
-from fastapi import FastAPI
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from fastapi import APIRouter, Request, Response
 
-from api.services import services_of
-from api.web.problems import (
-    DATABASE_UNAVAILABLE,
-    NotAuthenticated,
-    database_unavailable_response,
-    problem_response,
+from api.services import Services
+from api.web.deps import (
+    SESSION_SECURITY,
+    UNAUTHENTICATED,
+    ServicesDep,
+    check_session,
+    refreshed_token_headers,
 )
+from api.web.front import Answer, Asked
+from api.web.problems import problem_responses
 
 PATH = "/auth/check"
-_UNAUTHENTICATED = NotAuthenticated().problem
+router = APIRouter(tags=["gateways"])
 # Percent-encoded as UTF-8 when not ASCII; these stay as they are.
 _EMAIL_SAFE = "@.!#$&'*+-/=?^_`{|}~"
 
@@ -32,36 +31,37 @@ def email_header(email: str) -> str:
     return email if email.isascii() else quote(email, safe=_EMAIL_SAFE)
 
 
-class GatewayCheck:
-    """The check as a bare ASGI app for `app`'s services."""
+async def check_answer(services: Services, asked: Asked) -> Answer:
+    """204 with who is signed in, or 401; a sliding session's new cookie goes with it, for the
+    proxy to pass on."""
+    authentication = await check_session(services, asked)
+    if authentication is None:
+        return UNAUTHENTICATED
+    user = authentication.user
+    headers = [
+        (b"x-signet-email", email_header(user.email).encode()),
+        (b"x-signet-email-verified", b"true" if user.email_verified else b"false"),
+        (b"x-signet-provider", (authentication.provider or "").encode()),
+        (b"cache-control", b"no-store"),
+        *refreshed_token_headers(authentication),
+    ]
+    return Answer(204, headers)
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        services = services_of(self.app)
-        request = Request(scope)
-        transport, token = services.transports.presented(request)
-        try:
-            authentication = await services.auth.check(transport=transport, token=token)
-        except DATABASE_UNAVAILABLE as error:
-            await database_unavailable_response(error)(scope, receive, send)
-            return
-        services.metrics.session_check(signed_in=authentication is not None)
-        if authentication is None:
-            await problem_response(_UNAUTHENTICATED)(scope, receive, send)
-            return
-        user = authentication.user
-        response = Response(
-            status_code=204,
-            headers={
-                "X-Signet-Email": email_header(user.email),
-                "X-Signet-Email-Verified": "true" if user.email_verified else "false",
-                "X-Signet-Provider": authentication.provider or "",
-                "Cache-Control": "no-store",
-            },
-        )
-        refreshed = authentication.refreshed
-        if refreshed is not None:  # slides like /auth/me; a proxy passes the cookie on
-            transport.set_token(response, token=refreshed.token, max_age=refreshed.max_age)
-        await response(scope, receive, send)
+@router.get(
+    PATH,
+    summary="Is this request signed in (forward auth)",
+    status_code=204,
+    response_class=Response,
+    responses={
+        204: {
+            "description": "Signed in: X-Signet-Email (percent-encoded UTF-8 when not ASCII), "
+            "X-Signet-Email-Verified (true or false) and X-Signet-Provider say who."
+        },
+        **problem_responses(401, 503),
+    },
+    openapi_extra=SESSION_SECURITY,
+)
+async def check(request: Request, services: ServicesDep) -> Response:
+    """For a gateway's subrequest: 204 with who is signed in, in headers, or 401."""
+    return (await check_answer(services, Asked.of(request))).response()
