@@ -117,7 +117,9 @@ def serve(
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"] + (["--factory"] if factory else [])
+    # As `signet serve` runs it: Signet writes its own access line.
+    command += ["--no-access-log", "--no-proxy-headers", "--no-server-header"]
+    command += ["--log-level", "warning"] + (["--factory"] if factory else [])
     # The server's own logs (a line per request) go to a file, not into the table.
     log = tempfile.NamedTemporaryFile(prefix="signet-bench-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
