@@ -331,7 +331,7 @@ async def test_expired_session_is_401(
 ) -> None:
     token = await _signed_in_token(client, verifier)
     cookie = {"cookie": f"{COOKIE}={token}"}
-    clock.advance(settings.session_idle_timeout)
+    clock.advance(settings.session_idle_timeout - 1)
     assert (await client.get("/auth/me", headers=cookie)).status_code == 200
 
     clock.advance(1)

@@ -214,3 +214,27 @@ async def test_a_worker_not_caching_sees_a_logout_elsewhere_at_once(
         await client.post("/auth/logout", headers=with_cookie(token))
 
         assert (await me(other_worker, token)).status_code == 401
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.4, 0.999])
+async def test_the_cookie_never_outlives_the_session_nor_ends_a_second_early(
+    client: httpx.AsyncClient, clock: FakeClock, fraction: float
+) -> None:
+    clock.advance(fraction)  # a login at any instant within a second
+    response = await client.post("/auth/login", json={"assertion": "edith"})
+    for refreshes in range(8):  # the login's cookie, then refreshed ones up to the absolute cap
+        token = response.cookies[COOKIE]
+        max_age = int(response.headers["set-cookie"].split("Max-Age=")[1].split(";")[0])
+        issued = clock.now
+
+        clock.advance(max_age - 0.001)  # the browser is about to drop it: the server takes it
+        assert (await me(client, token)).status_code == 200
+        clock.now = issued
+        clock.advance(max_age + 1)  # a second later the server refuses it too
+        assert (await me(client, token)).status_code == 401
+
+        clock.now = issued
+        clock.advance(4 * DAY)
+        if refreshes < 7:
+            response = await me(client, token)
+    assert max_age < 4 * DAY  # the last cookie was cut short by the absolute cap

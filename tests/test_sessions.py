@@ -58,8 +58,9 @@ def test_a_fresh_token_names_its_session_and_start(token_settings: Settings) -> 
 def test_idle_timeout_counts_from_the_last_issue(token_settings: Settings) -> None:
     token = issue(token_settings, at=START)
 
-    assert read(token_settings, token, at=START + timedelta(hours=10)) is not None
-    assert read(token_settings, token, at=START + timedelta(hours=10, seconds=1)) is None
+    # Its end is the first instant it no longer works, as for the session's row.
+    assert read(token_settings, token, at=START + timedelta(hours=10, seconds=-1)) is not None
+    assert read(token_settings, token, at=START + timedelta(hours=10)) is None
 
 
 def test_a_token_past_half_its_idle_window_asks_to_be_refreshed(token_settings: Settings) -> None:
@@ -79,8 +80,8 @@ def test_re_issuing_never_extends_the_absolute_cap(token_settings: Settings) -> 
     reissued = issue(token_settings, at=START + timedelta(hours=23))
 
     # ...but the session ends 24 hours after it started.
-    assert read(token_settings, reissued, at=START + timedelta(hours=24)) is not None
-    assert read(token_settings, reissued, at=START + timedelta(hours=24, seconds=1)) is None
+    assert read(token_settings, reissued, at=START + timedelta(hours=24, seconds=-1)) is not None
+    assert read(token_settings, reissued, at=START + timedelta(hours=24)) is None
 
 
 def test_lifetime_is_the_idle_window_capped_by_the_absolute_end(token_settings: Settings) -> None:

@@ -5,8 +5,9 @@ it was last issued. The idle timeout counts from the signature, the absolute one
 so both are enforced from the token itself, whatever the cookie's Max-Age says.
 """
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -117,11 +118,12 @@ def check_times(
     now: datetime,
     signed_with_fallback: bool,
 ) -> SessionClaims | None:
-    """The claims if the session is within both timeouts at `now`, else None."""
+    """The claims if the session is within both timeouts at `now` (each end is the first
+    instant it no longer is, as for the session's row), else None."""
     idle = (now - issued_at).total_seconds()
-    if idle > settings.session_idle_timeout:
+    if idle >= settings.session_idle_timeout:
         return None
-    if (now - started_at).total_seconds() > settings.session_absolute_timeout:
+    if (now - started_at).total_seconds() >= settings.session_absolute_timeout:
         return None
     refresh_after = settings.session_idle_timeout * settings.session_refresh_after
     return SessionClaims(
@@ -134,7 +136,13 @@ def check_times(
 
 
 def token_lifetime(*, settings: Settings, started_at: datetime, now: datetime) -> int:
-    """Seconds a token issued now stays valid: the idle window, never past the absolute cap."""
-    absolute_end = started_at + timedelta(seconds=settings.session_absolute_timeout)
-    remaining = int((absolute_end - now).total_seconds())
-    return max(0, min(settings.session_idle_timeout, remaining))
+    """Seconds a token issued at `now` stays valid, for the cookie's Max-Age: never longer than
+    the server accepts it, and short of that by under a second.
+
+    A token carries whole seconds (the signature's time, the session's start), so its ends are
+    counted from those, as `check_times` counts them, not from the exact instants.
+    """
+    signed = int(now.timestamp())
+    started = int(started_at.timestamp())
+    end = min(signed + settings.session_idle_timeout, started + settings.session_absolute_timeout)
+    return max(0, math.floor(end - now.timestamp()))
