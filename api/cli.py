@@ -6,8 +6,12 @@ Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the databas
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy.exc
@@ -15,6 +19,7 @@ import sqlalchemy.exc
 from api.auth.emails import InvalidEmail, normalise_email
 from api.auth.providers.check import check_providers
 from api.config import InvalidSettings, Settings, get_settings
+from api.observability.metrics import MULTIPROCESS_DIRECTORY
 from api.services import Services, open_services
 from api.store.users import get_user, list_users
 
@@ -95,21 +100,44 @@ def _alembic_ini() -> Path | None:
     return None
 
 
-def _serve(arguments: argparse.Namespace, _settings: Settings) -> int:
+def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=arguments.host,
-        port=arguments.port,
-        workers=arguments.workers,
-        # Signet reads X-Forwarded-For itself, from SIGNET_TRUSTED_PROXIES only.
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,  # Signet logs each request itself, with its request id
-    )
+    with _metrics_of_all_workers(settings.metrics and arguments.workers > 1):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=arguments.host,
+            port=arguments.port,
+            workers=arguments.workers,
+            # Signet reads X-Forwarded-For itself, from SIGNET_TRUSTED_PROXIES only.
+            proxy_headers=False,
+            server_header=False,
+            access_log=False,  # Signet logs each request itself, with its request id
+        )
     return EXIT_OK
+
+
+@contextmanager
+def _metrics_of_all_workers(several_workers: bool) -> Iterator[None]:
+    """With several workers, have them share a directory for their metrics, so that /metrics on
+    any of them answers the totals of all (prometheus_client's multiprocess mode).
+
+    The directory is the operator's PROMETHEUS_MULTIPROC_DIR if set (used as found: clearing it
+    between runs is theirs to do); else a new private one (mkdtemp: empty, mode 0700), removed
+    when the server stops. Exported before uvicorn spawns the workers, which inherit it: it must
+    be set before prometheus_client is imported.
+    """
+    if not several_workers or MULTIPROCESS_DIRECTORY in os.environ:
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="signet-metrics-")
+    os.environ[MULTIPROCESS_DIRECTORY] = directory
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIRECTORY]
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _with_services(settings: Settings, action: Callable[[Services], Awaitable[int]]) -> int:

@@ -1,10 +1,18 @@
 """Prometheus metrics, when SIGNET_METRICS=true: requests, login outcomes, verifier latency,
-session checks. Off, they cost nothing: the app records into a no-op."""
+session checks. Off, they cost nothing: the app records into a no-op.
 
-from typing import Protocol
+With several worker processes (`signet serve --workers N`), PROMETHEUS_MULTIPROC_DIR names a
+directory the workers share: each records into files of its own there, and /metrics on any
+worker sums every worker's files (prometheus_client's multiprocess mode)."""
+
+import os
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 
 class Metrics(Protocol):
@@ -33,37 +41,53 @@ class NoMetrics:
         pass
 
 
+# Read by prometheus_client when it is first imported: it must be set before the process starts.
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class PrometheusMetrics:
-    """Records into a registry of its own, served at /metrics by `mount_metrics`."""
+    """Records into a registry of its own, served at /metrics by `mount_metrics`.
+
+    Under PROMETHEUS_MULTIPROC_DIR the metrics write through to this process' files in that
+    directory and `registry` holds only a collector of every process' files there, so /metrics
+    answers the totals of all workers. Counters and histograms sum across processes as they are.
+    A gauge would need a `multiprocess_mode` (and, for the live modes, `mark_process_dead` when a
+    worker exits, for which uvicorn has no hook)."""
 
     def __init__(self) -> None:
         # Imported here: only deployments that turn metrics on need prometheus-client.
         from prometheus_client import CollectorRegistry, Counter, Histogram
 
         self.registry = CollectorRegistry()
+        # The registry the metrics themselves join: none in multiprocess mode, where their values
+        # reach /metrics through the files (joining `registry` too would report them twice).
+        own: CollectorRegistry | None = self.registry
+        if MULTIPROCESS_DIRECTORY in os.environ:
+            _collect_every_process(self.registry, os.environ[MULTIPROCESS_DIRECTORY])
+            own = None
         self._requests = Counter(
             "signet_requests",
             "HTTP requests answered, by route template, method and status.",
             ["route", "method", "status"],
-            registry=self.registry,
+            registry=own,
         )
         self._logins = Counter(
             "signet_logins",
             "Sign-ins (login and token), by kind and outcome.",
             ["kind", "outcome"],
-            registry=self.registry,
+            registry=own,
         )
         self._verifier = Histogram(
             "signet_verifier_seconds",
             "Time spent asking the verifier, answer or not.",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=self.registry,
+            registry=own,
         )
         self._session_checks = Counter(
             "signet_session_checks",
             "Session checks, by whether a session was found.",
             ["signed_in"],
-            registry=self.registry,
+            registry=own,
         )
 
     def request(self, *, route: str, method: str, status: int) -> None:
@@ -77,6 +101,22 @@ class PrometheusMetrics:
 
     def session_check(self, *, signed_in: bool) -> None:
         self._session_checks.labels(str(signed_in).lower()).inc()
+
+
+def _collect_every_process(registry: "CollectorRegistry", directory: str) -> None:
+    from prometheus_client import values
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    if values.ValueClass is values.MutexValue:
+        # prometheus_client was imported before the variable was set: values would stay in
+        # memory, and /metrics would miss this process' counts without a word.
+        raise RuntimeError(
+            f"{MULTIPROCESS_DIRECTORY} must be set before the process starts, "
+            "not after prometheus_client is imported"
+        )
+    if not os.path.isdir(directory):
+        raise RuntimeError(f"{MULTIPROCESS_DIRECTORY}={directory!r} is not a directory")
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
 
 
 def mount_metrics(app: FastAPI, metrics: PrometheusMetrics) -> None:
