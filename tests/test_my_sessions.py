@@ -22,6 +22,8 @@ def verifier(verifier: FakeProvider) -> FakeProvider:
 
 
 async def sign_in(client: httpx.AsyncClient, browser: str, who: str = "edith") -> str:
+    """Sign in from a browser of its own; returns its session cookie."""
+    client.cookies.clear()
     response = await client.post(
         "/auth/login", json={"assertion": who}, headers={"user-agent": browser}
     )

@@ -27,7 +27,8 @@ def verifier(verifier: FakeProvider) -> FakeProvider:
 
 
 async def sign_in(client: httpx.AsyncClient) -> str:
-    """Sign Edith in on this client; returns the session cookie's value."""
+    """Sign Edith in as from a browser of its own; returns the session cookie's value."""
+    client.cookies.clear()
     response = await client.post("/auth/login", json={"assertion": "edith"})
     assert response.status_code == 200
     return response.cookies[COOKIE]
@@ -145,6 +146,7 @@ async def test_logout_everywhere_ends_every_session_of_the_user(
 ) -> None:
     phone, laptop, tablet = [await sign_in(client) for _ in range(3)]
     verifier.accept("francis", email="francis@example.com")
+    client.cookies.clear()
     other_user = (await client.post("/auth/login", json={"assertion": "francis"})).cookies[COOKIE]
 
     response = await client.post("/auth/logout-everywhere", headers=with_cookie(laptop))
@@ -238,3 +240,29 @@ async def test_the_cookie_never_outlives_the_session_nor_ends_a_second_early(
         if refreshes < 7:
             response = await me(client, token)
     assert max_age < 4 * DAY  # the last cookie was cut short by the absolute cap
+
+
+async def test_a_login_over_a_live_session_cookie_ends_that_session(
+    client: httpx.AsyncClient, verifier: FakeProvider
+) -> None:
+    verifier.accept("zoe", email="zoe@example.com")
+    old = await sign_in(client)
+
+    switched = await client.post("/auth/login", json={"assertion": "zoe"}, headers=with_cookie(old))
+
+    assert switched.status_code == 200
+    assert (await me(client, switched.cookies[COOKIE])).json()["email"] == "zoe@example.com"
+    assert (await me(client, old)).status_code == 401
+
+
+async def test_a_failed_login_leaves_the_session_it_would_have_replaced(
+    client: httpx.AsyncClient,
+) -> None:
+    old = await sign_in(client)
+
+    refused = await client.post(
+        "/auth/login", json={"assertion": "forged"}, headers=with_cookie(old)
+    )
+
+    assert refused.status_code == 401
+    assert (await me(client, old)).status_code == 200

@@ -82,9 +82,11 @@ class AuthService:
         transport: Transport,
         address: str,
         user_agent: str | None = None,
+        replacing: str | None = None,
     ) -> SignedIn:
         """Within the rate limits, `verify` a proof (a posted assertion, an authorization code)
-        from `provider`, and start a session for the user its identity signs in as."""
+        from `provider`, and start a session for the user its identity signs in as. The session
+        of the token `replacing` (the cookie the browser still holds) ends once it has."""
         try:
             self._limits.hit_address(address)
             asked = time.perf_counter()
@@ -101,7 +103,18 @@ class AuthService:
             self._record_login(transport, outcome=type(error).__name__)
             raise
         self._record_login(transport, outcome="ok", email=signed_in.user.email)
+        if replacing:
+            await self._end_replaced(transport, replacing)
         return signed_in
+
+    async def _end_replaced(self, transport: Transport, token: str) -> None:
+        # The new cookie overwrites the old one in the browser: a session nobody holds any more
+        # must not stay usable by whoever copied its cookie.
+        claims = read_token(
+            settings=self._settings, kind=transport.kind, token=token, now=self._clock()
+        )
+        if claims is not None:
+            await self._sessions.revoke_session(claims.session_id)
 
     async def link(
         self, *, email: str, provider: str, verify: Callable[[], Awaitable[Identity]]

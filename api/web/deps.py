@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
+from api.auth.transports import cookie_value
 from api.config import Settings
 from api.services import Services, get_services, services_of
 from api.store.tables import User
@@ -61,6 +62,15 @@ async def get_user_agent(request: Request) -> str | None:
 
 
 UserAgentDep = Annotated[str | None, Depends(get_user_agent)]
+
+
+async def get_session_cookie(request: Request) -> str | None:
+    """The session cookie the browser sent, unchecked, if it sent one."""
+    cookie_name = services_of(request.app).transports.cookie.name
+    return cookie_value(request.headers.get("cookie"), cookie_name)
+
+
+SessionCookieDep = Annotated[str | None, Depends(get_session_cookie)]
 
 
 async def authenticate(services: Services, asked: Asked) -> Authentication | None:

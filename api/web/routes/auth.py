@@ -15,6 +15,7 @@ from api.web.deps import (
     MaybeAuthenticated,
     ProviderDep,
     ServicesDep,
+    SessionCookieDep,
     UserAgentDep,
     check_session,
     refreshed_token_headers,
@@ -40,10 +41,13 @@ async def login(
     address: ClientAddressDep,
     user_agent: UserAgentDep,
     services: ServicesDep,
+    session_cookie: SessionCookieDep,
 ) -> Response:
     """Verify an identity assertion and start a cookie session for the email it proves."""
     cookie = services.transports.cookie
-    return await _sign_in(body, provider, address, user_agent, services, cookie)
+    return await _sign_in(
+        body, provider, address, user_agent, services, cookie, replacing=session_cookie
+    )
 
 
 @router.post(
@@ -72,6 +76,8 @@ async def _sign_in(
     user_agent: str | None,
     services: ServicesDep,
     transport: Transport,
+    *,
+    replacing: str | None = None,
 ) -> Response:
     signed_in = await services.auth.sign_in(
         provider=provider.name,
@@ -79,6 +85,7 @@ async def _sign_in(
         transport=transport,
         address=address,
         user_agent=user_agent,
+        replacing=replacing,
     )
     return transport.login_response(
         user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age

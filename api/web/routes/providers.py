@@ -23,6 +23,7 @@ from api.web.deps import (
     ClientAddressDep,
     MaybeAuthenticated,
     ServicesDep,
+    SessionCookieDep,
 )
 from api.web.problems import NotAuthenticated, problem_responses
 from api.web.schemas import ProviderListing
@@ -118,6 +119,7 @@ async def callback(
     services: ServicesDep,
     address: ClientAddressDep,
     authentication: MaybeAuthenticated,
+    session_cookie: SessionCookieDep,
     code: Param = None,
     state: Param = None,
     error: Param = None,
@@ -158,6 +160,7 @@ async def callback(
             transport=cookie,
             address=address,
             user_agent=request.headers.get("user-agent"),
+            replacing=session_cookie,
         )
     except tuple(cause for cause, _ in _FAILURES) as failure:
         reason = next(word for cause, word in _FAILURES if isinstance(failure, cause))
