@@ -186,6 +186,7 @@ def reported(url: str, labels: dict[str, str]) -> float:
     return 0.0
 
 
+@pytest.mark.scale_out
 def test_metrics_on_either_worker_total_the_requests_of_both(served: Served) -> None:
     directory = served.metrics_directory
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
