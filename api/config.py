@@ -86,8 +86,11 @@ class Settings(BaseSettings):
     session_purge_interval: Annotated[int, Field(gt=0)] = 60 * 60
     # Seconds between writes of when sessions were last checked (/auth/sessions' last_seen).
     session_seen_interval: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    # How long a worker may trust a session it has checked; a logout elsewhere waits this long.
+    # How long a worker may trust a session it has checked, should news of a revocation be lost
+    # (revocations reach every worker and host at once; see auth/revocations.py).
     session_cache_ttl: Annotated[float, Field(ge=0, le=60)] = 2.0
+    # How many checked sessions a worker keeps (least recently used out first): bounds memory.
+    session_cache_size: Annotated[int, Field(ge=1, le=10_000_000)] = 4096
     cookie_name: str = "signet_session"
     cookie_secure: bool = True
     # Backends that may ask POST /auth/introspect: comma-separated id:secret pairs.

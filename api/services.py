@@ -21,6 +21,7 @@ from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
 from api.auth.rate_limit import SignInLimits
+from api.auth.revocations import Revocations, revocations_for
 from api.auth.service import AuthService
 from api.auth.session_cache import SessionCache
 from api.auth.sessions import Sessions
@@ -46,6 +47,7 @@ class Services:
     providers: Providers
     transports: Transports
     sessions: Sessions
+    revocations: Revocations
     one_time: OneTimeProofs
     accounts: Accounts
     auth: AuthService
@@ -86,16 +88,19 @@ async def open_services(
                     headers={"User-Agent": "signet"},
                 )
             )
-        accounts = Accounts(db_sessions=db_sessions)
+        metrics = metrics or new_metrics(settings)
+        cache = SessionCache(
+            ttl=settings.session_cache_ttl, max_entries=settings.session_cache_size, timer=timer
+        )
+        revocations = revocations_for(settings.database_url, cache=cache, metrics=metrics)
+        stack.push_async_callback(revocations.aclose)
+        accounts = Accounts(db_sessions=db_sessions, revocations=revocations)
         writer = SignInWriter(db_sessions, resolve=accounts.resolve_all)
         stack.push_async_callback(writer.aclose)
         sessions = Sessions(
-            db_sessions=db_sessions,
-            cache=SessionCache(ttl=settings.session_cache_ttl, timer=timer),
-            writer=writer,
+            db_sessions=db_sessions, cache=cache, writer=writer, revocations=revocations
         )
         one_time = OneTimeProofs(db_sessions=db_sessions)
-        metrics = metrics or new_metrics(settings)
         limits = SignInLimits(
             per_address=settings.rate_limit_per_address,
             per_identity=settings.rate_limit_per_identity,
@@ -110,6 +115,7 @@ async def open_services(
             providers=build_providers(settings, client=http_client, clock=clock, stand_in=provider),
             transports=Transports.from_settings(settings),
             sessions=sessions,
+            revocations=revocations,
             one_time=one_time,
             accounts=accounts,
             auth=AuthService(
@@ -141,6 +147,7 @@ def lifespan(
             # On app.state rather than lifespan state, so that in-process clients (httpx's
             # ASGITransport inside `app.router.lifespan_context(app)`) see them too.
             await running.providers.check_discovery(running.http_client)
+            await running.revocations.start()
             app.state.services = running
             stack.callback(delattr, app.state, "services")
             housekeeping = [

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.revocations import Revocations
 from api.store.identities import (
     add_identity,
     add_user,
@@ -37,8 +38,11 @@ class LastIdentity(Exception):
 
 
 class Accounts:
-    def __init__(self, *, db_sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, *, db_sessions: async_sessionmaker[AsyncSession], revocations: Revocations
+    ) -> None:
         self._db_sessions = db_sessions
+        self._revocations = revocations
 
     async def resolve_all(self, db: AsyncSession, logins: list[Login]) -> list[Account | Exception]:
         """The user each login's identity claim signs in as, inside the sign-in writer's
@@ -83,7 +87,8 @@ class Accounts:
             # with them their sessions (the caller evicts them from the session cache).
             stale = await identities_of(db=db, email=claim.email)
             await delete_identities(db=db, ids=[row.id for row in stale])
-            await delete_user_sessions(db=db, email=claim.email)
+            ended = await delete_user_sessions(db=db, email=claim.email)
+            await self._revocations.announce(db, ended)
             await mark_verified(db=db, email=claim.email)
         added = await add_identity(
             db=db, provider=claim.provider, subject=claim.subject, email=claim.email, now=now

@@ -1,15 +1,16 @@
 """The session cache: checked tokens kept per process, so that the session check is nearly free.
 
 Keyed by a digest of the token: a hit skips the signature check and the database. An entry lives
-`ttl` seconds. A revocation evicts entries at once in the process that makes it; other processes
-notice when their entries expire. So `ttl` bounds how long a revoked session can still be used
-on another worker (0 turns the cache off).
+`ttl` seconds, and at most `max_entries` (SIGNET_SESSION_CACHE_SIZE) are kept. A revocation
+evicts entries at once in the process that makes it, and other processes as soon as they hear
+of it (see revocations.py); `ttl` bounds how long a revoked session stays usable on another
+worker if that news is lost (0 turns the cache off).
 """
 
 import asyncio
 import hashlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,6 +109,13 @@ class SessionCache:
 
     def forget_session(self, session_id: str) -> None:
         self._forget(lambda session: session.session_id == session_id)
+
+    def forget_sessions(self, session_ids: Collection[str]) -> None:
+        self._forget(lambda session: session.session_id in session_ids)
+
+    def clear(self) -> None:
+        """Forget every entry (news of revocations may have been missed)."""
+        self._forget(lambda _: True)
 
     def forget_user(self, email: str) -> None:
         self._forget(lambda session: session.user.email == email)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.revocations import Revocations
 from api.auth.session_cache import CheckedSession, SessionCache
 from api.auth.tokens import SessionClaims
 from api.store.sessions import (
@@ -36,10 +37,12 @@ class Sessions:
         db_sessions: async_sessionmaker[AsyncSession],
         cache: SessionCache,
         writer: SignInWriter,
+        revocations: Revocations,
     ) -> None:
         self._db_sessions = db_sessions
         self._cache = cache
         self._writer = writer
+        self._revocations = revocations
         self._sightings: dict[str, datetime] = {}
 
     async def start(self, login: Login) -> WrittenSignIn:
@@ -51,13 +54,18 @@ class Sessions:
         return user, started, account
 
     def cached(self, digest: bytes) -> CheckedSession | None:
-        """The session a token (by its digest) names, if this process checked it lately."""
+        """The session a token (by its digest) names, if this process checked it lately and
+        has heard of every revocation since."""
+        if not self._revocations.cache_trusted():
+            return None
         return self._cache.get(digest)
 
     async def find(
         self, digest: bytes, *, read: Callable[[], SessionClaims | None], now: datetime
     ) -> CheckedSession | None:
         """The live session a token names: cached, or `read` and one SELECT."""
+        if not self._revocations.cache_trusted():
+            return await self._load(read, now)
         return await self._cache.get_or_check(digest, lambda: self._load(read, now))
 
     async def _load(
@@ -107,7 +115,7 @@ class Sessions:
     async def revoke_own(self, email: str, session_id: str) -> None:
         """End one of the user's sessions; `NoSuchSession` for any other id."""
 
-        async def delete(db: AsyncSession) -> int:
+        async def delete(db: AsyncSession) -> list[str]:
             return await delete_own_session(db=db, email=email, session_id=session_id)
 
         if not await self._revoke(delete, lambda: self._cache.forget_session(session_id)):
@@ -116,7 +124,7 @@ class Sessions:
     async def revoke_session(self, session_id: str) -> int:
         """End one session, wherever its tokens are; returns 1, or 0 if it had ended."""
 
-        async def delete(db: AsyncSession) -> int:
+        async def delete(db: AsyncSession) -> list[str]:
             return await delete_session(db=db, session_id=session_id)
 
         return await self._revoke(delete, lambda: self._cache.forget_session(session_id))
@@ -124,7 +132,7 @@ class Sessions:
     async def revoke_user(self, email: str, *, delete_too: bool = False) -> int:
         """End every session of `email` (and delete the user too, with `delete_too`)."""
 
-        async def delete(db: AsyncSession) -> int:
+        async def delete(db: AsyncSession) -> list[str]:
             ended = await delete_user_sessions(db=db, email=email)
             if delete_too:
                 await delete_user(db=db, email=email)
@@ -133,18 +141,19 @@ class Sessions:
         return await self._revoke(delete, lambda: self._cache.forget_user(email))
 
     async def _revoke(
-        self, delete: Callable[[AsyncSession], Awaitable[int]], forget: Callable[[], None]
+        self, delete: Callable[[AsyncSession], Awaitable[list[str]]], forget: Callable[[], None]
     ) -> int:
-        """The one revocation point: the rows go in one transaction, and this process's cache
-        forgets them however the transaction ends; other processes stop trusting their cached
-        copies within the cache TTL. Returns how many sessions ended."""
+        """The one revocation point: the rows go in one transaction, which also announces their
+        end to every other process; this process's cache forgets them however the transaction
+        ends. Returns how many sessions ended."""
         try:
             async with self._db_sessions() as db:
                 ended = await delete(db)
+                await self._revocations.announce(db, ended)
                 await db.commit()
         finally:
             forget()
-        return ended
+        return len(ended)
 
     async def purge_expired(self, *, now: datetime) -> int:
         """Delete the rows of sessions past their absolute end; returns how many."""

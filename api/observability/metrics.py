@@ -24,6 +24,8 @@ class Metrics(Protocol):
 
     def session_check(self, *, signed_in: bool) -> None: ...
 
+    def revocation_listener_lost(self) -> None: ...
+
 
 class NoMetrics:
     """Records nothing."""
@@ -38,6 +40,9 @@ class NoMetrics:
         pass
 
     def session_check(self, *, signed_in: bool) -> None:
+        pass
+
+    def revocation_listener_lost(self) -> None:
         pass
 
 
@@ -89,6 +94,12 @@ class PrometheusMetrics:
             ["signed_in"],
             registry=own,
         )
+        self._listener_losses = Counter(
+            "signet_revocation_listener_losses",
+            "Times the PostgreSQL revocation listener lost its connection (until it reconnects, "
+            "the worker's session cache is off).",
+            registry=own,
+        )
 
     def request(self, *, route: str, method: str, status: int) -> None:
         self._requests.labels(route, method, str(status)).inc()
@@ -101,6 +112,9 @@ class PrometheusMetrics:
 
     def session_check(self, *, signed_in: bool) -> None:
         self._session_checks.labels(str(signed_in).lower()).inc()
+
+    def revocation_listener_lost(self) -> None:
+        self._listener_losses.inc()
 
 
 def _collect_every_process(registry: "CollectorRegistry", directory: str) -> None:

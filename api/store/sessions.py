@@ -91,14 +91,14 @@ async def find_live_session(
     return None if row is None else LiveSession(user=row[0], provider=row[1])
 
 
-async def delete_session(*, db: AsyncSession, session_id: str) -> int:
-    """Delete one session's row; returns how many there were (0 or 1)."""
-    return await _deleted(db, delete(SessionRow).where(col(SessionRow.id) == session_id))
+async def delete_session(*, db: AsyncSession, session_id: str) -> list[str]:
+    """Delete one session's row; returns its id, or nothing if there was none."""
+    return await _deleted_ids(db, delete(SessionRow).where(col(SessionRow.id) == session_id))
 
 
-async def delete_user_sessions(*, db: AsyncSession, email: str) -> int:
-    """Delete every session row of the user; returns how many there were."""
-    return await _deleted(db, delete(SessionRow).where(col(SessionRow.email) == email))
+async def delete_user_sessions(*, db: AsyncSession, email: str) -> list[str]:
+    """Delete every session row of the user; returns their ids."""
+    return await _deleted_ids(db, delete(SessionRow).where(col(SessionRow.email) == email))
 
 
 async def delete_expired_sessions(*, db: AsyncSession, now: datetime) -> int:
@@ -111,6 +111,10 @@ async def _deleted(db: AsyncSession, statement: Any) -> int:
     return result.rowcount
 
 
+async def _deleted_ids(db: AsyncSession, statement: Any) -> list[str]:
+    return list((await db.scalars(statement.returning(col(SessionRow.id)))).all())
+
+
 async def sessions_of(*, db: AsyncSession, email: str, now: datetime) -> list[SessionRow]:
     """The user's live sessions, newest first."""
     statement = (
@@ -121,9 +125,9 @@ async def sessions_of(*, db: AsyncSession, email: str, now: datetime) -> list[Se
     return list((await db.scalars(statement)).all())
 
 
-async def delete_own_session(*, db: AsyncSession, email: str, session_id: str) -> int:
-    """Delete the session if it is the user's; returns how many there were (0 or 1)."""
-    return await _deleted(
+async def delete_own_session(*, db: AsyncSession, email: str, session_id: str) -> list[str]:
+    """Delete the session if it is the user's; returns its id, or nothing if it was not."""
+    return await _deleted_ids(
         db,
         delete(SessionRow).where(col(SessionRow.id) == session_id, col(SessionRow.email) == email),
     )

@@ -1,0 +1,127 @@
+"""Revocations reach every worker sharing the database at once, not after the cache TTL: a
+shared file beside SQLite, LISTEN/NOTIFY on PostgreSQL. Each "worker" here is an app with its
+own Services (and so its own session cache) on one database."""
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.config import Settings
+from api.services import open_services
+from api.testing import FakeProvider
+from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
+from tests.databases import empty_database, engine_with_tables
+
+COOKIE = "signet_session"
+# Far longer than any test: a revoked session refused on another worker was told, not timed out.
+CACHE_TTL = 60.0
+# NOTIFY is delivered a moment after the commit; the issue's bound is 100 ms at p99.
+DELIVERY_DEADLINE = 1.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def shared_settings(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
+        yield Settings(
+            env="production",
+            database_url=url,
+            secret_key="test-secret-key-that-is-long-enough-0123456789",
+            verifier_url=VERIFIER_URL,
+            audience=APP_ORIGIN,
+            rate_limit_per_address=0,
+            rate_limit_per_identity=0,
+            session_cache_ttl=CACHE_TTL,
+        )
+
+
+@pytest.fixture
+def verifier(verifier: FakeProvider) -> FakeProvider:
+    verifier.accept("edith", email="edith@example.com")
+    return verifier
+
+
+async def refused_within(client: httpx.AsyncClient, token: str, deadline: float) -> bool:
+    """Whether the worker behind `client` refuses `token` before `deadline` seconds pass."""
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        response = await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
+        if response.status_code == 401:
+            return True
+    return False
+
+
+async def signed_in_on_both(
+    one: httpx.AsyncClient, two: httpx.AsyncClient
+) -> tuple[str, httpx.Response]:
+    login = await one.post("/auth/login", json={"assertion": "edith"})
+    token = login.cookies[COOKIE]
+    for client in (one, two):  # now in both workers' caches
+        assert (await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})).is_success
+    return token, login
+
+
+@pytest.mark.parametrize("ending", ["logout", "logout-everywhere", "delete-session"])
+async def test_a_revocation_on_one_worker_is_refused_on_the_other_at_once(
+    shared_settings: Settings, verifier: FakeProvider, ending: str
+) -> None:
+    async with (
+        running(shared_settings, provider=verifier) as first,
+        running(shared_settings, provider=verifier) as second,
+        client_of(first) as one,
+        client_of(second) as two,
+    ):
+        token, _ = await signed_in_on_both(one, two)
+        cookie = {"cookie": f"{COOKIE}={token}"}
+
+        if ending == "delete-session":
+            (listed,) = (await one.get("/auth/sessions", headers=cookie)).json()
+            ended = await one.delete(f"/auth/sessions/{listed['id']}", headers=cookie)
+        else:
+            ended = await one.post(f"/auth/{ending}", headers=cookie)
+
+        assert ended.status_code == 204
+        assert await refused_within(two, token, DELIVERY_DEADLINE)
+
+
+async def test_a_revocation_from_the_command_line_reaches_running_workers(
+    shared_settings: Settings, verifier: FakeProvider
+) -> None:
+    async with (
+        running(shared_settings, provider=verifier) as first,
+        running(shared_settings, provider=verifier) as second,
+        client_of(first) as one,
+        client_of(second) as two,
+    ):
+        token, _ = await signed_in_on_both(one, two)
+
+        async with open_services(shared_settings) as command_line:  # no app, no listener
+            assert await command_line.auth.sign_out_everywhere("edith@example.com") == 1
+
+        assert await refused_within(one, token, DELIVERY_DEADLINE)
+        assert await refused_within(two, token, DELIVERY_DEADLINE)
+
+
+async def test_other_users_sessions_keep_working_after_a_revocation(
+    shared_settings: Settings, verifier: FakeProvider
+) -> None:
+    verifier.accept("zoe", email="zoe@example.com")
+    async with (
+        running(shared_settings, provider=verifier) as first,
+        running(shared_settings, provider=verifier) as second,
+        client_of(first) as one,
+        client_of(second) as two,
+    ):
+        token, _ = await signed_in_on_both(one, two)
+        one.cookies.clear()
+        other = (await one.post("/auth/login", json={"assertion": "zoe"})).cookies[COOKIE]
+        await one.post("/auth/logout", headers={"cookie": f"{COOKIE}={token}"})
+        assert await refused_within(two, token, DELIVERY_DEADLINE)
+
+        answer = await two.get("/auth/me", headers={"cookie": f"{COOKIE}={other}"})
+
+        assert answer.json()["email"] == "zoe@example.com"
