@@ -100,9 +100,12 @@ class Settings(BaseSettings):
     allowed_origins: CommaSeparated = ()
     # Origins a sign-in may return to besides public_url's; None: the allowed origins.
     redirect_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
-    # Logins (and token requests) a minute per client address and per signed-in email; 0: none.
+    # Logins (and token requests) per fixed 60 s window per client address and per email, counted
+    # across every worker and host in the database; 0: none.
     rate_limit_per_address: Annotated[int, Field(ge=0)] = 30
     rate_limit_per_identity: Annotated[int, Field(ge=0)] = 10
+    # IPv6 clients are limited per network of this prefix length (one client often has a /64).
+    rate_limit_ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
     # Addresses or networks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: CommaSeparated = ()
     # Serve Prometheus metrics at /metrics (needs signet[metrics]); keep it off the public path.

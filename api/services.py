@@ -48,6 +48,7 @@ class Services:
     transports: Transports
     sessions: Sessions
     revocations: Revocations
+    limits: SignInLimits
     one_time: OneTimeProofs
     accounts: Accounts
     auth: AuthService
@@ -102,9 +103,11 @@ async def open_services(
         )
         one_time = OneTimeProofs(db_sessions=db_sessions)
         limits = SignInLimits(
+            db_sessions=db_sessions,
+            clock=clock,
             per_address=settings.rate_limit_per_address,
             per_identity=settings.rate_limit_per_identity,
-            timer=timer,
+            ipv6_prefix=settings.rate_limit_ipv6_prefix,
         )
         yield Services(
             settings=settings,
@@ -116,6 +119,7 @@ async def open_services(
             transports=Transports.from_settings(settings),
             sessions=sessions,
             revocations=revocations,
+            limits=limits,
             one_time=one_time,
             accounts=accounts,
             auth=AuthService(
@@ -179,6 +183,7 @@ async def purge_expired_sessions_every(services: Services) -> None:
             now = services.clock()
             purged = await services.sessions.purge_expired(now=now)
             forgotten = await services.one_time.purge_expired(now=now)
+            await services.limits.purge_expired(now=now)
             if purged or forgotten:
                 logger.info("purged %d expired sessions, %d spent proofs", purged, forgotten)
         except Exception:

@@ -5,29 +5,28 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.rate_limit import RateLimiter
+from api.auth.rate_limit import limited_as
 from api.config import Settings
-from api.testing import FakeProvider
-from tests.apps import APP_ORIGIN
-from tests.clocks import Ticker
+from api.services import services_of
+from api.store.tables import RateLimitHit
+from api.testing import FakeClock, FakeProvider
+from tests.apps import APP_ORIGIN, client_of, running
+from tests.databases import count_rows
 
 
-def test_a_bucket_allows_bursts_up_to_the_limit_then_refills() -> None:
-    ticker = Ticker(now=0.0)
-    limiter = RateLimiter(per_minute=3, timer=ticker)
-
-    assert [limiter.retry_after("k") for _ in range(3)] == [None, None, None]
-    assert limiter.retry_after("k") == pytest.approx(20.0)
-    assert limiter.retry_after("other") is None
-    ticker.now += 20
-    assert limiter.retry_after("k") is None
-
-
-def test_zero_means_no_limit() -> None:
-    limiter = RateLimiter(per_minute=0)
-
-    assert all(limiter.retry_after("k") is None for _ in range(1000))
+@pytest.mark.parametrize(
+    ("address", "limited"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_an_ipv6_client_counts_as_its_network(address: str, limited: str) -> None:
+    assert limited_as(address, ipv6_prefix=64) == limited
 
 
 @pytest.fixture
@@ -63,6 +62,55 @@ async def test_too_many_logins_from_one_address_are_429_before_the_verifier(
     assert verifier.seen == ["edith", "francis", "grace"]
 
 
+async def test_a_window_of_60_s_resets_and_its_counts_are_purged(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock, db_session: AsyncSession
+) -> None:
+    clock.advance(45)  # three quarters into a window
+    answers = [
+        await client.post("/auth/login", json={"assertion": name})
+        for name in ("edith", "francis", "grace", "heidi")
+    ]
+    clock.advance(15)  # the next window
+
+    again = await client.post("/auth/login", json={"assertion": "heidi"})
+    await services_of(app).limits.purge_expired(now=clock())
+
+    assert [answer.status_code for answer in answers[:3]] == [200, 200, 200]
+    assert answers[3].status_code == 429
+    assert answers[3].headers["retry-after"] == "15"
+    assert again.status_code == 200
+    assert await count_rows(db_session, RateLimitHit) == 2  # this window's address and email
+
+
+@pytest.mark.settings(rate_limit_per_identity=0)
+async def test_an_ipv6_client_has_one_budget_for_its_whole_64(app: FastAPI) -> None:
+    same_network = [
+        await _login_from(app, f"2001:db8:0:1::{n:x}", forwarded_for="") for n in (1, 2, 3, 4)
+    ]
+    next_network = await _login_from(app, "2001:db8:0:2::1", forwarded_for="")
+
+    assert same_network == [200, 200, 200, 429]
+    assert next_network == 200
+
+
+@pytest.mark.usefixtures("engine")  # the tables
+async def test_the_limits_are_shared_by_every_worker_of_the_database(
+    settings: Settings, verifier: FakeProvider, clock: FakeClock
+) -> None:
+    async with (
+        running(settings, provider=verifier, clock=clock) as first,
+        running(settings, provider=verifier, clock=clock) as second,
+        client_of(first) as one,
+        client_of(second) as two,
+    ):
+        answers = [
+            await worker.post("/auth/token", json={"assertion": name})
+            for worker, name in ((one, "edith"), (two, "francis"), (one, "grace"), (two, "heidi"))
+        ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+
+
 async def test_too_many_logins_as_one_identity_are_429(app: FastAPI) -> None:
     transport = httpx.ASGITransport(app=app, client=("198.51.100.1", 1234))
     answers = []
@@ -76,10 +124,9 @@ async def test_too_many_logins_as_one_identity_are_429(app: FastAPI) -> None:
 
 async def _login_from(app: FastAPI, peer: str, forwarded_for: str) -> int:
     transport = httpx.ASGITransport(app=app, client=(peer, 1234))
+    forwarded = {"x-forwarded-for": forwarded_for} if forwarded_for else {}
     async with httpx.AsyncClient(transport=transport, base_url=APP_ORIGIN) as client:
-        response = await client.post(
-            "/auth/login", json={"assertion": "edith"}, headers={"x-forwarded-for": forwarded_for}
-        )
+        response = await client.post("/auth/login", json={"assertion": "edith"}, headers=forwarded)
     return response.status_code
 
 

@@ -88,13 +88,13 @@ class AuthService:
         from `provider`, and start a session for the user its identity signs in as. The session
         of the token `replacing` (the cookie the browser still holds) ends once it has."""
         try:
-            self._limits.hit_address(address)
+            await self._limits.hit_address(address)
             asked = time.perf_counter()
             try:
                 identity = await verify()
             finally:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
-            self._limits.hit_identity(identity.email)
+            await self._limits.hit_identity(identity.email)
             await self._spend(identity)
             signed_in = await self._start(
                 identity.email, transport, claim=_claim(provider, identity), user_agent=user_agent

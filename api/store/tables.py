@@ -105,3 +105,16 @@ class SpentProof(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class RateLimitHit(SQLModel, table=True):
+    """Attempts counted against a rate limit in one fixed window, by a digest of what is limited
+    (an address, an email), shared by every worker and host. UNLOGGED on PostgreSQL: a crash may
+    forget the counts of the last minute, which is fine for a limit."""
+
+    __tablename__ = "rate_limit_hits"
+
+    key: str = Field(primary_key=True, max_length=64)
+    # Seconds since the epoch when the window began.
+    window_start: int = Field(primary_key=True)
+    hits: int = Field(nullable=False)

@@ -1,6 +1,7 @@
 """RFC 9457 problem details: the one shape of every error Signet answers."""
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -116,7 +117,8 @@ async def _problem_error(_request: Request, error: Exception) -> JSONResponse:
 
 
 def _retry_after(seconds: float) -> dict[str, str]:
-    return {"Retry-After": str(max(1, round(seconds)))}
+    # Rounded up: a client that waits as long as it is told is never early.
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 # The domain's errors, each with its problem and the headers it adds.
@@ -137,7 +139,7 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             status=429,
             detail="Too many sign-in attempts; wait before trying again.",
         ),
-        lambda error: _retry_after(error.retry_after + 0.5),
+        lambda error: _retry_after(error.retry_after),
     ),
     UnknownProvider: (
         Problem(

@@ -1,0 +1,30 @@
+"""Rate limit counts in the shared database: one statement per attempt. The caller commits."""
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from api.store.tables import RateLimitHit
+from api.store.users import dialect_insert
+
+HITS = SQLModel.metadata.tables[RateLimitHit.__tablename__]
+
+
+async def count_hit(*, db: AsyncSession, key: str, window_start: int) -> int:
+    """Count one attempt for `key` in the window that began at `window_start`; returns the
+    attempts counted there so far."""
+    insert = dialect_insert(db.get_bind().dialect.name, HITS)
+    statement = (
+        insert.values(key=key, window_start=window_start, hits=1)
+        .on_conflict_do_update(
+            index_elements=[HITS.c.key, HITS.c.window_start], set_={"hits": HITS.c.hits + 1}
+        )
+        .returning(HITS.c.hits)
+    )
+    hits: int = (await db.execute(statement)).scalar_one()
+    return hits
+
+
+async def delete_windows_before(*, db: AsyncSession, window_start: int) -> None:
+    """Forget the counts of windows that began before `window_start`."""
+    await db.execute(delete(RateLimitHit).where(col(RateLimitHit.window_start) < window_start))
