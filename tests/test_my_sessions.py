@@ -1,5 +1,7 @@
 """GET /auth/sessions and DELETE /auth/sessions/{id}: where I am signed in, and ending one."""
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -7,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from api.auth import sessions as sessions_module
+from api.auth.sessions import SIGHTINGS_TASK
 from api.services import services_of
 from api.store.tables import SessionRow
 from api.testing import FakeClock, FakeProvider
@@ -103,6 +107,26 @@ async def test_last_seen_follows_the_checks_and_is_written_in_batches(
     assert listed["created_at"] == signed_in_at.isoformat().replace("+00:00", "Z")
     assert listed["last_seen"] == clock().isoformat().replace("+00:00", "Z")
     assert (stored_before, written, stored_after) == (signed_in_at, 1, clock())
+
+
+async def test_a_full_batch_of_sightings_is_written_without_waiting_for_the_interval(
+    client: httpx.AsyncClient,
+    clock: FakeClock,
+    db_session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sessions_module, "MAX_SIGHTINGS", 2)
+    tokens = [await sign_in(client, f"Browser/{n}") for n in range(2)]
+    clock.advance(300)
+
+    for token in tokens:
+        await client.get("/auth/me", headers=as_(token))
+    await asyncio.gather(
+        *(task for task in asyncio.all_tasks() if task.get_name() == SIGHTINGS_TASK)
+    )
+
+    stored = (await db_session.scalars(select(col(SessionRow.last_seen)))).all()
+    assert stored == [clock(), clock()]
 
 
 @pytest.mark.settings(allowed_origins="https://spa.example")

@@ -1,6 +1,8 @@
 """Sessions: started by the sign-in writer, checked through the session cache, and ended before
 their time only through `_revoke()`, which `revoke_session` and `revoke_user` share."""
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -21,6 +23,11 @@ from api.store.sessions import (
 from api.store.sign_in_writer import Login, SignInWriter, WrittenSignIn
 from api.store.tables import SessionRow, UserPublic
 from api.store.users import delete_user
+
+logger = logging.getLogger("signet")
+# Sightings kept before they are written whatever the interval: about 2 MB.
+MAX_SIGHTINGS = 10_000
+SIGHTINGS_TASK = "signet sightings"
 
 
 class NoSuchSession(Exception):
@@ -44,6 +51,7 @@ class Sessions:
         self._writer = writer
         self._revocations = revocations
         self._sightings: dict[str, datetime] = {}
+        self._early_write: asyncio.Task[None] | None = None
 
     async def start(self, login: Login) -> WrittenSignIn:
         """Create or stamp the user and start a session, durably, before any token is sent; a
@@ -92,8 +100,19 @@ class Sessions:
         )
 
     def seen(self, session_id: str, now: datetime) -> None:
-        """Note that the session was checked at `now`; written with the next batch of sightings."""
+        """Note that the session was checked at `now`; written with the next batch of sightings,
+        or at once when a batch is full (memory stays bounded however many sessions are seen)."""
         self._sightings[session_id] = now
+        if len(self._sightings) >= MAX_SIGHTINGS and self._early_write is None:
+            self._early_write = asyncio.create_task(self._write_full_batch(), name=SIGHTINGS_TASK)
+
+    async def _write_full_batch(self) -> None:
+        try:
+            await self.write_sightings()
+        except Exception:
+            logger.exception("writing a full batch of session sightings failed")
+        finally:
+            self._early_write = None
 
     async def write_sightings(self) -> int:
         """Write the sightings noted since the last call, in one statement; returns how many."""
