@@ -4,7 +4,6 @@ mid-scenario without touching the machine's shared server."""
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -12,6 +11,8 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.engine import make_url
+
+from tests.servers import free_port
 
 POSTGRESQL_INSTALLS = Path("/usr/lib/postgresql")
 # initdb and pg_ctl refuse to run as root, so they run as this user.
@@ -47,14 +48,6 @@ def own_postgres_unavailable_reason() -> str | None:
     except KeyError:
         return f"no {SERVER_USER} user to run the server as"
     return None
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now (the server binds it a moment later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class OwnPostgres:

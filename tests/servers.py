@@ -14,6 +14,14 @@ REPO = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT = 30.0
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (a server binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 class Server:
     """A uvicorn process serving Signet in development mode, on a fresh SQLite file unless
     `environment` says otherwise; `environment` overrides the defaults below, and

@@ -3,7 +3,6 @@ signed-out browser, a signed-in one and a forger each get."""
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import REPO, Server
+from tests.servers import REPO, Server, free_port
 
 pytestmark = pytest.mark.nginx
 CONFIG = REPO / "deploy" / "nginx" / "signet.conf"
@@ -34,13 +33,6 @@ class Echo(BaseHTTPRequestHandler):
 
     def log_message(self, *_: object) -> None:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
