@@ -35,3 +35,31 @@ def test_the_benchmark_runs_and_prints_its_table() -> None:
         "POST /auth/login, new users",
         "GET /ping (bare FastAPI)",
     ]
+
+
+def bench(module: str, *arguments: str) -> str:
+    finished = subprocess.run(
+        [sys.executable, "-m", f"tests.bench.{module}", *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+def test_the_memory_soak_runs_and_prints_its_samples() -> None:
+    output = bench("soak", "--sessions", "500")
+
+    assert "500 sessions written" in output
+    assert "| 500 |" in output
+    assert "RSS grew" in output
+
+
+def test_the_revocation_delay_runs_and_prints_its_row() -> None:
+    output = bench("revocation", "--cycles", "5")
+
+    (row,) = [line for line in output.splitlines() if line.startswith("| SQLite")]
+    assert row.split("|")[2].strip() == "5"
