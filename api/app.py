@@ -48,6 +48,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     access_log = AccessLog(json_lines=not settings.is_development)
     if settings.is_development:
         logger.warning("SIGNET_ENV=development: the development identity provider is mounted")
+    elif not settings.cookie_secure:
+        logger.warning(
+            "SIGNET_COOKIE_SECURE=false in production: session cookies will also travel over "
+            "plain HTTP, where anyone on the path can read and replay them"
+        )
     metrics = services.metrics if services is not None else new_metrics(settings)
 
     app = SignetApp(
@@ -57,7 +62,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version="0.1.0",
         summary="Turn an identity assertion into a first-party signed session.",
         lifespan=lifespan(settings, services=services, metrics=metrics),
-        openapi_url="/openapi.json" if settings.docs else None,
+        openapi_url="/openapi.json" if settings.serves_docs else None,
         docs_url=None,
         redoc_url=None,
     )
@@ -88,7 +93,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(introspect.router)
     app.include_router(sessions.router)
     app.include_router(sign_in_page.router)
-    if settings.docs:
+    if settings.serves_docs:
         docs.mount_docs(app)
     if isinstance(metrics, PrometheusMetrics):
         mount_metrics(app, metrics)

@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the databas
 import argparse
 import asyncio
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,13 @@ EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE, EXIT_PROVIDER_UNUSABLE = 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    serving = arguments.command in (_serve, _dev)
+    bound = _bound_environment(arguments, development=arguments.command is _dev) if serving else {}
+    with _exported(bound):
+        return _run(arguments)
+
+
+def _run(arguments: argparse.Namespace) -> int:
     try:
         settings = get_settings()
     except InvalidSettings as error:
@@ -52,11 +60,20 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(command=_migrate)
 
-    serve = commands.add_parser("serve", help="serve the API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve = commands.add_parser(
+        "serve", help="serve the API with uvicorn (production unless SIGNET_ENV=development)"
+    )
+    dev = commands.add_parser(
+        "dev",
+        help="serve a development server: the built-in identity provider, a local SQLite file "
+        "migrated on start, plain-HTTP cookies and the demo",
+    )
+    for server in (serve, dev):
+        server.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+        server.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+        server.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     serve.set_defaults(command=_serve)
+    dev.set_defaults(command=_dev)
 
     providers = commands.add_parser("providers", help="check the configured providers")
     provider_actions = providers.add_subparsers(required=True, metavar="ACTION")
@@ -98,6 +115,53 @@ def _alembic_ini() -> Path | None:
         if (folder / "alembic.ini").is_file():
             return folder / "alembic.ini"
     return None
+
+
+def _bound_environment(arguments: argparse.Namespace, *, development: bool) -> dict[str, str]:
+    """What a development server takes from how it was started, to export before the settings
+    are read so that every worker reads the same: its URLs follow the address and port it binds
+    (never a request's Host header), and its workers share one generated secret key."""
+    bound = {"SIGNET_ENV": "development"} if development else {}
+    if development and "SIGNET_COOKIE_SECURE" not in os.environ:
+        bound["SIGNET_COOKIE_SECURE"] = "false"
+    if {**os.environ, **bound}.get("SIGNET_ENV", "production").strip() != "development":
+        return bound
+    # Bound to every interface: the URLs name this machine as it names itself.
+    wildcard = arguments.host in ("0.0.0.0", "::", "")  # noqa: S104
+    host = "127.0.0.1" if wildcard else arguments.host
+    host = f"[{host}]" if ":" in host else host
+    if "SIGNET_PUBLIC_URL" not in os.environ:
+        bound["SIGNET_PUBLIC_URL"] = f"http://{host}:{arguments.port}"
+    if "SIGNET_SECRET_KEY" not in os.environ:
+        bound["SIGNET_SECRET_KEY"] = secrets.token_urlsafe(32)
+        print(
+            "signet: SIGNET_SECRET_KEY is unset: a generated key is shared by the workers, and "
+            "sessions end when the server stops",
+            file=sys.stderr,
+        )
+    return bound
+
+
+@contextmanager
+def _exported(variables: dict[str, str]) -> Iterator[None]:
+    """`variables` in the environment (which worker processes inherit) until the command ends."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _dev(arguments: argparse.Namespace, settings: Settings) -> int:
+    migrated = _migrate(arguments, settings)
+    if migrated != EXIT_OK:
+        return migrated
+    return _serve(arguments, settings)
 
 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:

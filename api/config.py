@@ -17,6 +17,7 @@ from api.auth.providers.config import (
     provider_names,
     variables_of,
 )
+from api.environment import check_environment
 from api.urls import is_http_url, is_https_or_loopback, origin, origin_of
 
 logger = logging.getLogger("signet.config")
@@ -50,7 +51,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SIGNET_", frozen=True)
 
-    env: Literal["development", "production"] = "development"
+    # Production unless told otherwise: `signet dev` (or SIGNET_ENV=development) for development.
+    env: Literal["development", "production"] = "production"
     database_url: str = "sqlite+aiosqlite:///./signet.db"
     database_pool_size: Annotated[int, Field(ge=1, le=100)] = 5
     database_max_overflow: Annotated[int, Field(ge=0, le=100)] = 10
@@ -114,11 +116,16 @@ class Settings(BaseSettings):
     log_emails: bool = False
     # Request bodies larger than this are refused (413) before they are read.
     max_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024
-    docs: bool = True
+    # /docs and /openapi.json: on in development, off in production unless asked for.
+    docs: bool | None = None
 
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.is_development if self.docs is None else self.docs
 
     @field_validator("introspection_clients", mode="before")
     @classmethod
@@ -302,11 +309,14 @@ class Settings(BaseSettings):
             }
         if isinstance(data.get("public_url"), str):
             data["public_url"] = data["public_url"].strip().rstrip("/")
-        if data.get("env", "development") == "development":
+        development = data.get("env", "production") == "development"
+        if development:
             data.setdefault("public_url", DEV_ORIGIN)
         if data.get("audience") is None and isinstance(data.get("public_url"), str):
             data["audience"] = origin_of(data["public_url"])
-        if data.get("env", "development") != "development":
+        if not development:
+            if data.get("env", "production") == "production":  # else the env itself is wrong
+                _require_production_settings(data)
             return data
         if data.get("secret_key") is None:
             logger.warning("SIGNET_SECRET_KEY is unset: sessions last until the server restarts")
@@ -324,6 +334,32 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_key_is_long(cls, value: SecretStr) -> SecretStr:
         return _long_enough(value)
+
+
+def _require_production_settings(data: dict[str, Any]) -> None:
+    """Every setting production cannot start without, named at once."""
+    missing = []
+    if not data.get("secret_key"):
+        missing.append(
+            "SIGNET_SECRET_KEY is required: a random secret of 32 characters or more, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    if not data.get("providers") and not _SINGLE_PROVIDER_FIELDS & data.keys():
+        missing.append(
+            "no provider is configured: set SIGNET_PROVIDERS and SIGNET_PROVIDER_<NAME>_* "
+            "(docs/providers.md), or SIGNET_VERIFIER_URL, or SIGNET_VERIFIER=oidc with "
+            "SIGNET_OIDC_ISSUER and SIGNET_OIDC_CLIENT_IDS"
+        )
+    if data.get("audience") is None:
+        missing.append(
+            "SIGNET_PUBLIC_URL is required: where browsers reach Signet, e.g. "
+            "https://auth.example.com (or SIGNET_AUDIENCE, the origin assertions are made for)"
+        )
+    if missing:
+        raise ValueError(
+            "production needs these settings (`signet dev` runs a development server "
+            "without them):\n" + "\n".join(f"- {line}" for line in missing)
+        )
 
 
 # The settings of the single provider, refused beside SIGNET_PROVIDERS.
@@ -362,8 +398,20 @@ def describe_errors(error: ValidationError) -> str:
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process's settings, read from the environment once."""
+    """The process's settings, read from the environment once; mistaken variable names stop a
+    production start and are warnings in development."""
+    production = os.environ.get("SIGNET_ENV", "production").strip() != "development"
+    report = check_environment(os.environ, known=KNOWN_VARIABLES, production=production)
+    for warning in report.warnings:
+        logger.warning("%s", warning)
+    problems = list(report.errors)
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
-        raise InvalidSettings(describe_errors(error)) from None
+        problems.append(describe_errors(error))
+    if problems:
+        raise InvalidSettings("\n".join(problems))
+    return settings
+
+
+KNOWN_VARIABLES = frozenset(f"SIGNET_{name.upper()}" for name in Settings.model_fields)

@@ -1,6 +1,7 @@
 """The `signet` command: what operators and scripts see, exit codes included."""
 
 import asyncio
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +23,9 @@ T0 = datetime(2026, 2, 1, tzinfo=UTC)
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated database the command is pointed at through the environment."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    for name in ("SIGNET_ENV", "SIGNET_SECRET_KEY", "SIGNET_AUDIENCE", "SIGNET_VERIFIER"):
+    for name in ("SIGNET_SECRET_KEY", "SIGNET_AUDIENCE", "SIGNET_VERIFIER"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNET_ENV", "development")
     monkeypatch.setenv("SIGNET_DATABASE_URL", url)
     get_settings.cache_clear()
     assert main(["migrate"]) == EXIT_OK
@@ -101,7 +103,7 @@ def test_invalid_settings_are_exit_3_naming_the_variable(
 def test_an_unreachable_database_is_exit_3(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("SIGNET_ENV", raising=False)
+    monkeypatch.setenv("SIGNET_ENV", "development")
     monkeypatch.setenv("SIGNET_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:1/test")
     get_settings.cache_clear()
 
@@ -149,3 +151,50 @@ def test_providers_check_says_per_provider_what_is_wrong(
     assert code == EXIT_PROVIDER_UNUSABLE
     assert lines[0] == "corp: ok: issuer https://sso.corp.example, 1 signing key"
     assert lines[1].startswith("other: UNUSABLE: discovery: issuer 'https://impostor.example'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "public_url"),
+    [
+        (["dev", "--port", "9000"], "http://127.0.0.1:9000"),
+        (["dev", "--host", "0.0.0.0", "--port", "9001"], "http://127.0.0.1:9001"),  # noqa: S104
+        (["dev", "--host", "::1", "--port", "9002"], "http://[::1]:9002"),
+    ],
+)
+def test_signet_dev_serves_where_it_binds_with_one_key_for_every_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, argv: list[str], public_url: str
+) -> None:
+    for name in ("SIGNET_ENV", "SIGNET_PUBLIC_URL", "SIGNET_SECRET_KEY", "SIGNET_COOKIE_SECURE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNET_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'dev.db'}")
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: seen.append(dict(os.environ)))
+    get_settings.cache_clear()
+
+    assert main([*argv, "--workers", "2"]) == EXIT_OK
+
+    (environment,) = seen  # what the workers inherit
+    assert environment["SIGNET_ENV"] == "development"
+    assert environment["SIGNET_PUBLIC_URL"] == public_url
+    assert environment["SIGNET_COOKIE_SECURE"] == "false"
+    assert len(environment["SIGNET_SECRET_KEY"]) >= 32
+    assert "SIGNET_SECRET_KEY" not in os.environ  # exported for the server's lifetime only
+    get_settings.cache_clear()
+
+
+def test_signet_serve_without_settings_refuses_naming_each(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("SIGNET_ENV", "SIGNET_SECRET_KEY", "SIGNET_AUDIENCE", "SIGNET_VERIFIER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: pytest.fail("must not serve"))
+    get_settings.cache_clear()
+
+    assert main(["serve"]) == EXIT_UNUSABLE
+
+    error = capsys.readouterr().err
+    assert all(
+        needed in error
+        for needed in ("SIGNET_SECRET_KEY", "no provider is configured", "SIGNET_PUBLIC_URL")
+    )
+    get_settings.cache_clear()

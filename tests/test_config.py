@@ -1,4 +1,5 @@
-"""Settings: development fills in a working setup; production refuses to start half-configured."""
+"""Settings: production by default, refusing to start half-configured; development fills in a
+working setup; mistaken variable names and pasted quotes or comments are caught at start."""
 
 import pytest
 
@@ -30,7 +31,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
 
 
-def test_defaults_are_development_with_the_built_in_identity_provider() -> None:
+def test_without_settings_it_is_production_and_names_everything_missing() -> None:
+    with pytest.raises(InvalidSettings) as refused:
+        get_settings()
+
+    message = str(refused.value)
+    assert "SIGNET_SECRET_KEY is required" in message
+    assert "no provider is configured" in message
+    assert "SIGNET_PUBLIC_URL is required" in message
+    assert "signet dev" in message
+
+
+def test_development_has_the_built_in_identity_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNET_ENV", "development")
+
     settings = get_settings()
 
     assert settings.env == "development"
@@ -46,7 +60,9 @@ def test_defaults_are_development_with_the_built_in_identity_provider() -> None:
     assert settings.cookie_secure is True
 
 
-def test_settings_are_read_once() -> None:
+def test_settings_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNET_ENV", "development")
+
     assert get_settings() is get_settings()
 
 
@@ -65,13 +81,13 @@ def test_production_reads_its_environment(monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("SIGNET_SECRET_KEY", None, "SIGNET_SECRET_KEY: Field required"),
+        ("SIGNET_SECRET_KEY", None, "SIGNET_SECRET_KEY is required"),
         ("SIGNET_SECRET_KEY", "short", "SIGNET_SECRET_KEY: must be at least 32 characters"),
-        ("SIGNET_VERIFIER_URL", None, "SIGNET_VERIFIER=persona needs SIGNET_VERIFIER_URL"),
+        ("SIGNET_VERIFIER_URL", None, "no provider is configured"),
         ("SIGNET_VERIFIER_URL", "http://v.example/", "SIGNET_VERIFIER_URL must use https"),
         ("SIGNET_VERIFIER", "oidc", "SIGNET_VERIFIER=oidc needs SIGNET_OIDC_ISSUER and"),
         ("SIGNET_VERIFIER_URL", "ftp://x", "SIGNET_VERIFIER_URL: must be an http(s) URL"),
-        ("SIGNET_AUDIENCE", None, "SIGNET_AUDIENCE: Field required"),
+        ("SIGNET_AUDIENCE", None, "SIGNET_PUBLIC_URL is required"),
         (
             "SIGNET_AUDIENCE",
             "https://app.example/login",
@@ -100,7 +116,8 @@ def test_production_refuses_to_start_and_says_why(
 def test_invalid_settings_name_the_variable_and_hide_the_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SIGNET_ENV", "production")
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("SIGNET_SECRET_KEY", "too-short-secret")
 
     with pytest.raises(InvalidSettings) as invalid:
@@ -111,7 +128,7 @@ def test_invalid_settings_name_the_variable_and_hide_the_value(
 
 
 def test_audience_is_kept_as_a_bare_origin() -> None:
-    settings = Settings(audience="https://app.example/")
+    settings = Settings(env="development", audience="https://app.example/")
 
     assert settings.audience == "https://app.example"
 
@@ -144,3 +161,92 @@ def test_oidc_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.oidc_client_ids == ("web.apps.example", "ios.apps.example")
     assert settings.oidc_leeway == 60
     assert settings.oidc_jwks_url is None
+
+
+def test_production_serves_no_docs_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    assert get_settings().serves_docs is False
+    get_settings.cache_clear()
+    monkeypatch.setenv("SIGNET_DOCS", "true")
+    assert get_settings().serves_docs is True
+    get_settings.cache_clear()
+    monkeypatch.setenv("SIGNET_ENV", "development")
+    monkeypatch.delenv("SIGNET_DOCS")
+    assert get_settings().serves_docs is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "meant"),
+    [
+        ("SIGNET_SESSION_MAX_AGE", "3600", "it is now SIGNET_SESSION_IDLE_TIMEOUT"),
+        ("SIGNET_SESION_IDLE_TIMEOUT", "3600", "did you mean SIGNET_SESSION_IDLE_TIMEOUT?"),
+        ("SIGNET_COOKIE_SECURED", "false", "did you mean SIGNET_COOKIE_SECURE?"),
+    ],
+)
+def test_a_mistaken_name_stops_production_and_warns_in_development(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    value: str,
+    meant: str,
+) -> None:
+    for key, default in PRODUCTION.items():
+        monkeypatch.setenv(key, default)
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(InvalidSettings, match=meant):
+        get_settings()
+    get_settings.cache_clear()
+    monkeypatch.setenv("SIGNET_ENV", "development")
+    get_settings()
+
+    assert meant in caplog.text
+
+
+@pytest.mark.parametrize(
+    "name", ["SIGNET_TEST_DATABASE_URL", "SIGNET_CI_POSTGRES_URL", "SIGNET_PORT_8000_TCP_ADDR"]
+)
+def test_test_ci_and_kubernetes_variables_are_ignored(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    for key, default in PRODUCTION.items():
+        monkeypatch.setenv(key, default)
+    monkeypatch.setenv(name, "10.0.0.1")
+
+    get_settings()
+
+    assert name not in caplog.text
+
+
+def test_an_unknown_name_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for key, default in PRODUCTION.items():
+        monkeypatch.setenv(key, default)
+    monkeypatch.setenv("SIGNET_FAVOURITE_COLOUR", "blue")
+
+    get_settings()
+
+    assert "SIGNET_FAVOURITE_COLOUR is not a setting Signet knows" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://accounts.google.com  # from the console",
+        '"https://accounts.google.com"',
+        "'https://accounts.google.com'",
+    ],
+)
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_a_value_pasted_with_quotes_or_a_comment_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, env: str
+) -> None:
+    for key, default in PRODUCTION.items():
+        monkeypatch.setenv(key, default)
+    monkeypatch.setenv("SIGNET_ENV", env)
+    monkeypatch.setenv("SIGNET_PROVIDER_GOOGLE_ISSUER", value)
+
+    with pytest.raises(InvalidSettings, match="SIGNET_PROVIDER_GOOGLE_ISSUER: the value holds"):
+        get_settings()

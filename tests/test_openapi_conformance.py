@@ -41,6 +41,7 @@ app = create_app(
         audience=APP_ORIGIN,
         rate_limit_per_address=0,
         rate_limit_per_identity=0,
+        docs=True,
     )
 )
 app.dependency_overrides[get_provider] = lambda: verifier
