@@ -554,3 +554,14 @@ async def test_a_token_without_kid_verifies_only_against_a_single_key(
     else:
         with pytest.raises(AssertionRejected, match="unknown key"):
             await verifier.verify(make_token(kid=None))
+
+
+async def test_an_https_issuer_cannot_send_us_to_plain_http_keys(
+    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
+) -> None:
+    provider["discovery"].respond(
+        json={"issuer": ISSUER, "jwks_uri": "http://keys.example/jwks.json"}
+    )
+
+    with pytest.raises(VerifierUnavailable, match="jwks_uri is not https"):
+        await verifier.verify(make_token())

@@ -8,6 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -16,6 +17,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from api.auth.providers.base import AssertionRejected, VerifierUnavailable
 from api.auth.providers.http import request
+from api.urls import is_https_or_loopback
 
 logger = logging.getLogger("signet.verifier")
 
@@ -188,6 +190,9 @@ class Discovery:
         value = (await self.document(client)).get(name)
         if not isinstance(value, str):
             raise VerifierUnavailable(f"discovery: no {name}")
+        # An https issuer's document must not send us to plain http for keys or tokens.
+        if urlsplit(self._issuer).scheme == "https" and not is_https_or_loopback(value):
+            raise VerifierUnavailable(f"discovery: {name} is not https")
         return value
 
     async def document(self, client: httpx.AsyncClient) -> dict[str, Any]:
