@@ -103,5 +103,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(idp.router)
         app.include_router(oidc.router)
         demo.mount_demo(app)
-    app.openapi = openapi_for(app, cookie_name=settings.cookie_name)  # type: ignore[method-assign]
+    app.openapi = openapi_for(app, cookie_name=settings.session_cookie_name)  # type: ignore[method-assign]
     return app

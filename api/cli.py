@@ -167,6 +167,8 @@ def _dev(arguments: argparse.Namespace, settings: Settings) -> int:
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from api.web.http_protocol import GuardedHttpToolsProtocol
+
     with _metrics_of_all_workers(settings.metrics and arguments.workers > 1):
         uvicorn.run(
             "api.app:create_app",
@@ -174,6 +176,8 @@ def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
             host=arguments.host,
             port=arguments.port,
             workers=arguments.workers,
+            # httptools, with request heads bounded in size and time (uvicorn bounds neither).
+            http=GuardedHttpToolsProtocol,
             # Signet reads X-Forwarded-For itself, from SIGNET_TRUSTED_PROXIES only.
             proxy_headers=False,
             server_header=False,

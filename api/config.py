@@ -124,6 +124,14 @@ class Settings(BaseSettings):
         return self.env == "development"
 
     @property
+    def session_cookie_name(self) -> str:
+        """The cookie's name as sent: __Host- prefixed when it is Secure and has no domain, so
+        that no subdomain or plain-HTTP page can set or shadow it."""
+        if self.cookie_secure and self.cookie_domain is None:
+            return f"__Host-{self.cookie_name.removeprefix('__Host-')}"
+        return self.cookie_name
+
+    @property
     def serves_docs(self) -> bool:
         return self.is_development if self.docs is None else self.docs
 

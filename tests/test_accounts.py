@@ -10,7 +10,7 @@ from api.store.tables import IdentityRow, User
 from api.testing import FakeClock, FakeProvider
 from tests.databases import count_rows
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 
 
 async def sign_in(client: httpx.AsyncClient, assertion: str) -> httpx.Response:

@@ -17,7 +17,9 @@ from api.testing import FakeClock, FakeProvider
 from tests.apps import APP_ORIGIN, VERIFIER_URL, serving
 from tests.databases import count_rows
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
+# The name without the prefix: plain-HTTP and shared-domain cookies, and before the prefix.
+BARE_COOKIE = "signet_session"
 EDITH = "an assertion that proves edith@example.com"
 EDITH_JSON = json.dumps({"assertion": EDITH}).encode()
 EDITH_FORM = urlencode({"assertion": EDITH}).encode()
@@ -30,12 +32,12 @@ def verifier(verifier: FakeProvider) -> FakeProvider:
     return verifier
 
 
-def set_cookie_attributes(response: httpx.Response) -> dict[str, str]:
+def set_cookie_attributes(response: httpx.Response, name: str = COOKIE) -> dict[str, str]:
     """The Set-Cookie header as a dict of lower-cased attribute names (value under 'value')."""
     header = response.headers["set-cookie"]
     name_value, *attributes = (part.strip() for part in header.split(";"))
-    name, _, value = name_value.partition("=")
-    assert name == COOKIE
+    sent_name, _, value = name_value.partition("=")
+    assert sent_name == name
     parsed = {"value": value}
     for attribute in attributes:
         key, _, attribute_value = attribute.partition("=")
@@ -85,7 +87,7 @@ async def test_cookie_is_not_secure_when_configured_for_plain_http(
 ) -> None:
     response = await login(client, EDITH)
 
-    assert "secure" not in set_cookie_attributes(response)
+    assert "secure" not in set_cookie_attributes(response, name=BARE_COOKIE)  # no __Host- either
 
 
 async def test_the_session_persists_across_requests(
@@ -433,7 +435,25 @@ async def test_the_cookie_can_be_shared_with_sibling_subdomains(
 ) -> None:
     response = await login(client, EDITH)
 
-    assert set_cookie_attributes(response)["domain"] == "example.com"
+    assert set_cookie_attributes(response, name=BARE_COOKIE)["domain"] == "example.com"
+
+
+async def test_a_cookie_under_the_former_bare_name_still_works_and_is_renamed(
+    client: httpx.AsyncClient, verifier: FakeProvider
+) -> None:
+    token = (await login(client, EDITH)).cookies[COOKIE]
+    client.cookies.clear()
+
+    response = await client.get("/auth/me", headers={"cookie": f"{BARE_COOKIE}={token}"})
+
+    assert response.status_code == 200
+    renamed, cleared = response.headers.get_list("set-cookie")
+    assert renamed.startswith(f"{COOKIE}=")  # the same session, under the prefixed name
+    assert cleared.startswith(f'{BARE_COOKIE}="";')
+    assert "Max-Age=0" in cleared
+    again = await client.get("/auth/me", headers={"cookie": renamed.split(";")[0]})
+    assert again.status_code == 200
+    assert "set-cookie" not in again.headers
 
 
 @pytest.mark.parametrize("domain", ["https://example.com", "example.com:443", "example", "a/b.com"])

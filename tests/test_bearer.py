@@ -93,7 +93,7 @@ async def test_logout_everywhere_ends_bearer_sessions_too(
 
 async def test_a_cookie_value_is_not_a_bearer_token(client: httpx.AsyncClient) -> None:
     login = await client.post("/auth/login", json={"assertion": "edith"})
-    cookie = login.cookies["signet_session"]
+    cookie = login.cookies["__Host-signet_session"]
     client.cookies.clear()
 
     response = await client.get("/auth/me", headers=bearer(cookie))
@@ -104,7 +104,7 @@ async def test_a_cookie_value_is_not_a_bearer_token(client: httpx.AsyncClient) -
 async def test_a_bearer_token_is_not_a_cookie(client: httpx.AsyncClient) -> None:
     token = await get_token(client)
 
-    response = await client.get("/auth/me", headers={"cookie": f"signet_session={token}"})
+    response = await client.get("/auth/me", headers={"cookie": f"__Host-signet_session={token}"})
 
     assert response.status_code == 401
 

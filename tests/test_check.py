@@ -6,7 +6,7 @@ import pytest
 from api.config import Settings
 from api.testing import FakeClock, FakeProvider
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ fuzz = settings(max_examples=150, suppress_health_check=[HealthCheck.function_sc
 @fuzz
 @given(value=header_values | token_like)
 async def test_arbitrary_cookies_are_401(client: httpx.AsyncClient, value: bytes) -> None:
-    response = await client.get("/auth/me", headers=[(b"cookie", b"signet_session=" + value)])
+    response = await client.get(
+        "/auth/me", headers=[(b"cookie", b"__Host-signet_session=" + value)]
+    )
 
     assert response.status_code == 401
 

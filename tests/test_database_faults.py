@@ -65,7 +65,7 @@ async def test_without_a_database_login_and_me_are_503_problems(
     )
 
     login = await client.post("/auth/login", json={"assertion": "edith"})
-    me = await client.get("/auth/me", headers={"cookie": f"signet_session={token}"})
+    me = await client.get("/auth/me", headers={"cookie": f"__Host-signet_session={token}"})
 
     for response in (login, me):
         assert response.status_code == 503

@@ -10,7 +10,7 @@ from api.testing import FakeProvider
 from api.web.front import Answer, Asked
 
 SPA_ORIGIN = "https://spa.example"
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 
 
 @pytest.fixture

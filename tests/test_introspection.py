@@ -55,7 +55,7 @@ async def test_a_session_cookie_value_is_described_and_never_slid(
     client: httpx.AsyncClient, clock: FakeClock, settings: Settings
 ) -> None:
     cookie = (await client.post("/auth/login", json={"assertion": "edith"})).cookies[
-        "signet_session"
+        "__Host-signet_session"
     ]
     clock.advance(settings.session_idle_timeout - 10)
 
@@ -79,7 +79,7 @@ async def test_anything_not_live_is_exactly_inactive(client: httpx.AsyncClient, 
 @introspection
 async def test_a_logged_out_token_is_inactive(client: httpx.AsyncClient) -> None:
     cookie = (await client.post("/auth/login", json={"assertion": "edith"})).cookies[
-        "signet_session"
+        "__Host-signet_session"
     ]
     await client.post("/auth/logout")
 

@@ -60,7 +60,7 @@ async def test_login_events_say_the_outcome_but_never_the_assertion_or_email(
     assert [event.__dict__["outcome"] for event in events] == ["ok", "AssertionRejected"]
     assert "the-secret-assertion" not in caplog.text
     assert "edith@example.com" not in caplog.text
-    assert ok.cookies["signet_session"] not in caplog.text
+    assert ok.cookies["__Host-signet_session"] not in caplog.text
     assert rejected.status_code == 401
 
 

@@ -15,7 +15,7 @@ from api.services import services_of
 from api.store.tables import SessionRow
 from api.testing import FakeClock, FakeProvider
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 
 
 @pytest.fixture

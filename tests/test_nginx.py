@@ -17,7 +17,7 @@ from tests.servers import REPO, Server, free_port
 
 pytestmark = pytest.mark.nginx
 CONFIG = REPO / "deploy" / "nginx" / "signet.conf"
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 
 
 class Echo(BaseHTTPRequestHandler):

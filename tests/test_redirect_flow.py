@@ -234,7 +234,7 @@ async def test_a_cancelled_sign_in_returns_with_the_providers_error(
 
     assert back_with_error(response) == "access_denied"
     assert response.headers["location"].startswith("https://spa.example/app?tab=1&")
-    assert "signet_session=" not in response.headers.get("set-cookie", "")
+    assert "__Host-signet_session=" not in response.headers.get("set-cookie", "")
 
 
 @pytest.mark.parametrize(
@@ -389,14 +389,14 @@ async def test_linking_adds_an_identity_and_keeps_the_session(
     provider, _ = stub
     query = await start(client, provider)
     await client.get(CALLBACK, params={"code": "c", "state": query["state"]})
-    session = client.cookies["signet_session"]
+    session = client.cookies["__Host-signet_session"]
     provider.claims |= {"sub": "edith-work", "email": "edith@work.example"}
 
     back = await link(client, provider)
 
     assert back_with_error(back) is None
-    assert "signet_session=" not in back.headers.get("set-cookie", "")
-    assert client.cookies["signet_session"] == session
+    assert "__Host-signet_session=" not in back.headers.get("set-cookie", "")
+    assert client.cookies["__Host-signet_session"] == session
     assert (await client.get("/auth/me")).json()["email"] == "edith@example.com"
     subjects = [item["subject"] for item in (await client.get("/auth/identities")).json()]
     assert sorted(subjects) == ["edith-1", "edith-work"]

@@ -15,7 +15,7 @@ from api.testing import FakeProvider
 from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
 from tests.databases import empty_database, engine_with_tables
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 # Far longer than any test: a revoked session refused on another worker was told, not timed out.
 CACHE_TTL = 60.0
 # NOTIFY is delivered a moment after the commit; the bound is 100 ms at p99.

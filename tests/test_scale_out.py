@@ -43,11 +43,11 @@ def sign_in_through(worker: Server, email: str) -> str:
     ).json()["assertion"]
     login = httpx.post(f"{worker.url}/auth/login", json={"assertion": assertion})
     assert login.status_code == 200, login.text
-    return login.cookies["signet_session"]
+    return login.cookies["__Host-signet_session"]
 
 
 def me(worker: Server, cookie: str) -> int:
-    return httpx.get(f"{worker.url}/auth/me", cookies={"signet_session": cookie}).status_code
+    return httpx.get(f"{worker.url}/auth/me", cookies={"__Host-signet_session": cookie}).status_code
 
 
 def test_sessions_logout_and_logout_everywhere_hold_across_workers(
@@ -60,14 +60,14 @@ def test_sessions_logout_and_logout_everywhere_hold_across_workers(
     assert me(second, cookie) == 200
 
     # Logging out on the other worker ends it on the first.
-    httpx.post(f"{second.url}/auth/logout", cookies={"signet_session": cookie})
+    httpx.post(f"{second.url}/auth/logout", cookies={"__Host-signet_session": cookie})
     assert me(first, cookie) == 401
 
     # Logging out everywhere on one worker ends every session, whichever worker started it.
     phone = sign_in_through(first, "edith@example.com")
     laptop = sign_in_through(second, "edith@example.com")
     everywhere = httpx.post(
-        f"{first.url}/auth/logout-everywhere", cookies={"signet_session": phone}
+        f"{first.url}/auth/logout-everywhere", cookies={"__Host-signet_session": phone}
     )
     assert everywhere.status_code == 204
     assert (me(second, phone), me(second, laptop)) == (401, 401)

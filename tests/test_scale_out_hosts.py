@@ -33,7 +33,7 @@ from tests.servers import REPO, free_port
 pytestmark = pytest.mark.scale_out
 
 WORKERS = 2
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 AUDIENCE = "https://app.example"
 # How soon after a logout every worker of every host must refuse the session: the README promises
 # 100 ms; the cache TTL (2 s, the default, kept) is the backstop this must beat.

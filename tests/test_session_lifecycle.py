@@ -16,7 +16,7 @@ from tests.apps import serving
 from tests.databases import count_rows
 
 DAY = 24 * 3600
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 OLD_KEY = "the-previous-secret-key-0123456789abcdef"
 
 

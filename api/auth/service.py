@@ -205,7 +205,7 @@ class AuthService:
             return None
         self._sessions.seen(claims.session_id, now)
         refreshed = None
-        if transport.slides and claims.needs_refresh:
+        if transport.slides and (claims.needs_refresh or transport.reissues):
             refreshed = Refreshed(
                 token=issue_token(
                     settings=settings,

@@ -29,6 +29,8 @@ class Transport(Protocol):
     kind: TokenKind
     # Whether a session used with this transport comes back re-issued (slides).
     slides: bool
+    # Whether a token that arrived this way is re-issued at once (it came under a former name).
+    reissues: bool
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response: ...
 
@@ -43,10 +45,32 @@ class CookieTransport:
     kind = TokenKind.COOKIE
     slides = True
 
-    def __init__(self, *, name: str, secure: bool, domain: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        secure: bool,
+        domain: str | None = None,
+        former_name: str | None = None,
+        reissues: bool = False,
+    ) -> None:
         self.name = name
         self._secure = secure
         self._domain = domain
+        # The name the cookie had before (the bare one, before __Host-): read, then replaced.
+        self.former_name = former_name
+        self.reissues = reissues
+
+    def from_former_name(self) -> "CookieTransport":
+        """This transport for a token that arrived under the former name: re-issued at once
+        under the current one, the former cookie cleared."""
+        return CookieTransport(
+            name=self.name,
+            secure=self._secure,
+            domain=self._domain,
+            former_name=self.former_name,
+            reissues=True,
+        )
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response:
         response = Response(user.model_dump_json(), media_type="application/json")
@@ -69,12 +93,27 @@ class CookieTransport:
         attributes["secure"] = self._secure
         attributes["httponly"] = True
         attributes["samesite"] = "lax"
+        headers = [(b"set-cookie", cookie.output(header="").strip().encode("latin-1"))]
+        if self.reissues and self.former_name is not None:
+            headers += self._cleared(self.former_name)
+        return headers
+
+    def _cleared(self, name: str) -> list[tuple[bytes, bytes]]:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[name] = ""
+        cookie[name]["max-age"] = 0
+        cookie[name]["path"] = "/"
+        cookie[name]["secure"] = self._secure
+        cookie[name]["httponly"] = True
+        cookie[name]["samesite"] = "lax"
         return [(b"set-cookie", cookie.output(header="").strip().encode("latin-1"))]
 
     def logout_response(self) -> Response:
         """204, telling the browser to forget the cookie (set with the attributes it had)."""
         response = Response(status_code=204)
         self.set_token(response, token="", max_age=0)
+        if self.former_name is not None:
+            response.raw_headers.extend(self._cleared(self.former_name))
         return response
 
 
@@ -83,6 +122,7 @@ class BearerTransport:
 
     kind = TokenKind.BEARER
     slides = False
+    reissues = False
 
     def login_response(self, *, user: UserPublic, token: str, max_age: int) -> Response:
         body = BearerToken(access_token=token, expires_in=max_age)
@@ -104,9 +144,14 @@ class Transports:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Transports":
         cookie = CookieTransport(
-            name=settings.cookie_name,
+            name=settings.session_cookie_name,
             secure=settings.cookie_secure,
             domain=settings.cookie_domain,
+            former_name=(
+                settings.cookie_name
+                if settings.session_cookie_name != settings.cookie_name
+                else None
+            ),
         )
         return cls(cookie=cookie, bearer=BearerTransport())
 
@@ -116,9 +161,15 @@ class Transports:
         """The token a request presents in these headers, and its transport. An Authorization
         header, even a bad one, wins over the cookie."""
         if authorization is not None:
-            scheme, _, token = authorization.partition(" ")
-            return self.bearer, token.strip() if scheme.lower() == "bearer" else None
-        return self.cookie, cookie_value(cookie_header, self.cookie.name)
+            scheme, _, bearer = authorization.partition(" ")
+            return self.bearer, bearer.strip() if scheme.lower() == "bearer" else None
+        token = cookie_value(cookie_header, self.cookie.name)
+        former_name = self.cookie.former_name
+        if token is None and former_name is not None:
+            token = cookie_value(cookie_header, former_name)
+            if token is not None:
+                return self.cookie.from_former_name(), token
+        return self.cookie, token
 
 
 def cookie_value(cookie_header: str | None, name: str) -> str | None:

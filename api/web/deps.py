@@ -13,7 +13,6 @@ from fastapi import Depends, Request
 
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
-from api.auth.transports import cookie_value
 from api.config import Settings
 from api.services import Services, get_services, services_of
 from api.store.tables import User
@@ -66,8 +65,9 @@ UserAgentDep = Annotated[str | None, Depends(get_user_agent)]
 
 async def get_session_cookie(request: Request) -> str | None:
     """The session cookie the browser sent, unchecked, if it sent one."""
-    cookie_name = services_of(request.app).transports.cookie.name
-    return cookie_value(request.headers.get("cookie"), cookie_name)
+    transports = services_of(request.app).transports
+    _, token = transports.presented(authorization=None, cookie_header=request.headers.get("cookie"))
+    return token
 
 
 SessionCookieDep = Annotated[str | None, Depends(get_session_cookie)]

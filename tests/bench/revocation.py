@@ -28,7 +28,7 @@ import httpx
 from tests.bench.run import LOAD_CORE, REPO, fresh_postgres, serve, wait_until_up
 from tests.servers import free_port
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 EMAIL = "revoked@example.com"
 
 

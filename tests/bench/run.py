@@ -34,7 +34,7 @@ from tests.databases import run_on_server
 REPO = Path(__file__).resolve().parents[2]
 SIGNET_CORE, LOAD_CORE = "0", "1"
 RETURNING_USER = "returning@example.com"
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 BARE_FASTAPI = "GET /ping (bare FastAPI)"
 
 # Every scenario ends by printing one machine-readable line.

@@ -31,7 +31,7 @@ from api.store.sessions import NewSession, insert_sessions
 from api.store.users import upsert_users
 from tests.bench.run import LOAD_CORE, REPO, SIGNET_CORE, fresh_postgres, serve
 
-COOKIE = "signet_session"
+COOKIE = "__Host-signet_session"
 BATCH = 1000
 CONCURRENCY = 16
 SAMPLES = 10
