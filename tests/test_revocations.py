@@ -2,6 +2,7 @@
 shared file beside SQLite, LISTEN/NOTIFY on PostgreSQL. Each "worker" here is an app with its
 own Services (and so its own session cache) on one database."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,6 +53,9 @@ async def refused_within(client: httpx.AsyncClient, token: str, deadline: float)
         response = await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
         if response.status_code == 401:
             return True
+        # In process, a cached check never waits on I/O, so without a pause between polls the
+        # event loop would never read the notification this is waiting for.
+        await asyncio.sleep(0.001)
     return False
 
 

@@ -120,9 +120,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         title = HTTPStatus(status).phrase
-        body = json.dumps(
-            {"type": "about:blank", "title": title, "status": status, "detail": detail}
-        ).encode()
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        body = json.dumps(problem, separators=(",", ":")).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
