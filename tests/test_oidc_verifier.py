@@ -1,6 +1,7 @@
 """OIDC ID tokens against keys made in the test, served by respx: OIDC Core 3.1.3.7 rules."""
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -565,3 +566,13 @@ async def test_an_https_issuer_cannot_send_us_to_plain_http_keys(
 
     with pytest.raises(VerifierUnavailable, match="jwks_uri is not https"):
         await verifier.verify(make_token())
+
+
+async def test_an_absurdly_nested_token_header_is_rejected_not_a_500(
+    verifier: OIDCProvider, provider: respx.MockRouter
+) -> None:
+    header = base64.urlsafe_b64encode(("[" * 50_000 + "]" * 50_000).encode()).rstrip(b"=")
+    token = f"{header.decode()}.e30.c2ln"
+
+    with pytest.raises(AssertionRejected, match="not a JWT"):
+        await verifier.verify(token)

@@ -1,5 +1,6 @@
 """AuthService: the one path for signing in, checking a session and signing out."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -9,7 +10,12 @@ from datetime import datetime, timedelta
 from api.auth.accounts import AccountExists, Accounts
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
 from api.auth.one_time import OneTimeProofs
-from api.auth.providers.base import AssertionRejected, Identity, VerificationError
+from api.auth.providers.base import (
+    AssertionRejected,
+    Identity,
+    VerificationError,
+    VerifierUnavailable,
+)
 from api.auth.rate_limit import SignInLimits, TooManyRequests
 from api.auth.session_cache import token_digest
 from api.auth.sessions import Sessions
@@ -91,7 +97,7 @@ class AuthService:
             await self._limits.hit_address(address)
             asked = time.perf_counter()
             try:
-                identity = await verify()
+                identity = await self._within_deadline(verify)
             finally:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
             await self._limits.hit_identity(identity.email)
@@ -120,8 +126,18 @@ class AuthService:
         self, *, email: str, provider: str, verify: Callable[[], Awaitable[Identity]]
     ) -> None:
         """Add the provider account a proof is for to the signed-in user `email`."""
-        identity = await verify()
+        identity = await self._within_deadline(verify)
         await self._accounts.link(email, _claim(provider, identity), now=self._clock())
+
+    async def _within_deadline(self, verify: Callable[[], Awaitable[Identity]]) -> Identity:
+        """`verify()`, given SIGNET_VERIFIER_TIMEOUT in all: discovery, keys and answer together
+        (each read's own timeout would let a provider that drips a byte at a time hold the
+        login for as long as it likes)."""
+        try:
+            async with asyncio.timeout(self._settings.verifier_timeout):
+                return await verify()
+        except TimeoutError:
+            raise VerifierUnavailable("no answer within the deadline") from None
 
     async def _spend(self, identity: Identity) -> None:
         # Only after every check: a proof refused for a passing reason is not used up.

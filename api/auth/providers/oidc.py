@@ -154,7 +154,7 @@ class OIDCProvider:
         """The claims of an ID token that passes every check but the email's."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):  # RecursionError: absurdly nested JSON
             raise AssertionRejected("not a JWT") from None
         algorithm = header.get("alg")
         if algorithm not in ALLOWED_ALGORITHMS:
@@ -183,7 +183,7 @@ class OIDCProvider:
                     "verify_nbf": False,
                 },
             )
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, RecursionError) as error:
             raise AssertionRejected(f"signature: {type(error).__name__}") from None
         self._check_claims(claims, now.timestamp())
         if nonce is not None and not (
