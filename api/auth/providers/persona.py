@@ -1,5 +1,6 @@
 """The Persona remote-verification protocol, spoken to a configurable verifier."""
 
+import math
 from typing import Any
 
 import httpx
@@ -68,11 +69,15 @@ class PersonaProvider:
         if answer.get("audience") != self._audience:
             raise AssertionRejected(f"audience {loggable(answer.get('audience'))}")
         expires = answer.get("expires")
-        if expires is not None:
-            if isinstance(expires, bool) or not isinstance(expires, int | float):
-                raise AssertionRejected("expires is not a number")
-            if expires <= self._clock().timestamp() * 1000:
-                raise AssertionRejected("expired")
+        # Milliseconds since the epoch, required: NaN, Infinity or no expiry would mean forever.
+        if (
+            isinstance(expires, bool)
+            or not isinstance(expires, int | float)
+            or not math.isfinite(expires)
+        ):
+            raise AssertionRejected("expires is not a finite number")
+        if expires <= self._clock().timestamp() * 1000:
+            raise AssertionRejected("expired")
         issuer = answer.get("issuer")
         return Identity(
             email=email_claim(answer.get("email")),
