@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
-from api.store.db import create_engine
+from api.store.db import SCHEMA_REVISION, create_engine
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.
 SUITE_DATABASE_URL = os.environ.get("SIGNET_TEST_DATABASE_URL")
@@ -91,6 +91,14 @@ async def engine_with_tables(url: str) -> AsyncIterator[AsyncEngine]:
     try:
         async with engine.begin() as connection:
             await connection.run_sync(SQLModel.metadata.create_all)
+            # Stamped as migrations would: the tables match the newest one.
+            await connection.execute(
+                text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+            )
+            await connection.execute(
+                text("INSERT INTO alembic_version VALUES (:revision)"),
+                {"revision": SCHEMA_REVISION},
+            )
         yield engine
     finally:
         await engine.dispose()

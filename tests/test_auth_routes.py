@@ -14,7 +14,7 @@ from api.config import Settings
 from api.store.tables import User
 from api.store.users import get_user
 from api.testing import FakeClock, FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, serving
+from tests.apps import VERIFIER_URL, persona_okay, serving
 from tests.databases import count_rows
 
 COOKIE = "__Host-signet_session"
@@ -381,9 +381,7 @@ async def test_logout_without_a_session_is_204(client: httpx.AsyncClient) -> Non
 async def test_login_through_the_real_verifier_uses_the_injected_client(
     client: httpx.AsyncClient, real_verifier: respx.MockRouter
 ) -> None:
-    route = real_verifier.post(VERIFIER_URL).respond(
-        json={"status": "okay", "email": "edith@example.com", "audience": APP_ORIGIN}
-    )
+    route = real_verifier.post(VERIFIER_URL).respond(json=persona_okay("edith@example.com"))
 
     response = await login(client, "real-assertion")
 

@@ -31,6 +31,22 @@ async def test_ready_when_the_database_answers(client: httpx.AsyncClient) -> Non
     assert response.json() == {"status": "ready"}
 
 
+async def test_not_ready_on_a_database_never_migrated(tmp_path: Path) -> None:
+    settings = Settings(
+        env="production",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}",
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        verifier_url="https://verifier.example/verify",
+        audience="https://app.example",
+    )
+    async with serving(settings) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "run signet migrate" in response.json()["detail"]
+
+
 # The app with its database out of reach (nothing listens on the port).
 no_database = pytest.mark.settings(
     database_url=UNREACHABLE, database_connect_timeout=1, database_pool_timeout=1

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from api.auth.providers.registry import ProviderMisconfigured
 from api.config import Settings, describe_errors
-from tests.apps import APP_ORIGIN, serving
+from tests.apps import persona_okay, serving
 
 ALPHA_URL = "https://alpha.example/verify"
 BETA_URL = "https://beta.example/verify"
@@ -147,7 +147,7 @@ async def two_personas(
 
 
 def okay(email: str) -> httpx.Response:
-    return httpx.Response(200, json={"status": "okay", "email": email, "audience": APP_ORIGIN})
+    return httpx.Response(200, json=persona_okay(email))
 
 
 async def test_the_providers_are_listed_in_order(two_personas: httpx.AsyncClient) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.store.tables import SessionRow, User
-from tests.apps import VERIFIER_URL, client_of, running
+from tests.apps import VERIFIER_URL, client_of, persona_okay, running
 from tests.databases import count_rows
 
 
@@ -41,7 +41,7 @@ async def test_a_flapping_verifier_writes_only_what_it_vouched_for(
 ) -> None:
     okay = httpx.Response(
         200,
-        json={"status": "okay", "email": "edith@example.com", "audience": "https://app.example"},
+        json=persona_okay("edith@example.com"),
     )
     answers: Iterator[httpx.Response | Exception] = itertools.cycle(
         [okay, httpx.Response(502), httpx.ConnectTimeout("down")]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+# The newest migration (alembic/versions): the schema this code reads and writes.
+SCHEMA_REVISION = "0007"
 
 
 def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -45,10 +47,22 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, **options: Any) -> 
         connect_args = options.setdefault("connect_args", {})
         connect_args.setdefault("timeout", connect_timeout)
         connect_args.setdefault("command_timeout", 2 * connect_timeout)
-    engine = create_async_engine(url, pool_pre_ping=True, **options)
+    # hide_parameters: a failed statement's message never carries its values (emails).
+    engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
+
+
+async def schema_revision(db: AsyncSession) -> str | None:
+    """The migration the database was brought to, or None if it never was."""
+    migrated = await db.run_sync(
+        lambda session: inspect(session.connection()).has_table("alembic_version")
+    )
+    if not migrated:
+        return None
+    revision: str | None = await db.scalar(text("SELECT version_num FROM alembic_version"))
+    return revision
 
 
 def create_db_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -82,6 +82,17 @@ class NotAuthenticated(ProblemError):
         )
 
 
+class SchemaOutOfDate(ProblemError):
+    def __init__(self, revision: str | None) -> None:
+        found = f"at migration {revision}" if revision else "not migrated"
+        super().__init__(
+            503,
+            slug="schema-out-of-date",
+            title="Database schema out of date",
+            detail=f"The database is {found}; run signet migrate.",
+        )
+
+
 class UnsupportedMediaType(ProblemError):
     def __init__(self) -> None:
         super().__init__(

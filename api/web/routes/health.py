@@ -3,10 +3,10 @@
 import asyncio
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
+from api.store.db import SCHEMA_REVISION, schema_revision
 from api.web.deps import ServicesDep
-from api.web.problems import problem_responses
+from api.web.problems import SchemaOutOfDate, problem_responses
 from api.web.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -20,8 +20,10 @@ async def healthz() -> Health:
 
 @router.get("/readyz", responses=problem_responses(503))
 async def readyz(services: ServicesDep) -> Health:
-    """The service can reach its database and may be sent traffic."""
+    """The database answers and its schema is up to date: send this process traffic."""
     async with asyncio.timeout(services.settings.database_connect_timeout + 1):
         async with services.db_sessions() as db:
-            await db.execute(text("SELECT 1"))
+            revision = await schema_revision(db)
+    if revision != SCHEMA_REVISION:
+        raise SchemaOutOfDate(revision)
     return Health(status="ready")
