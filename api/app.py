@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         openapi_url="/openapi.json" if settings.serves_docs else None,
         docs_url=None,
         redoc_url=None,
+        # A slash redirect would be built from the request's Host header: /auth/me/ is a 404.
+        redirect_slashes=False,
     )
     # Added innermost first: each add_middleware wraps everything added before it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -175,3 +175,13 @@ async def test_a_subclass_of_a_domain_error_gets_its_bases_problem(settings: Set
 
     assert response.status_code == 401
     assert response.json()["type"] == "urn:signet:problem:assertion-rejected"
+
+
+@pytest.mark.parametrize("path", ["/auth/me/", "/auth/providers/", "/healthz/"])
+async def test_a_trailing_slash_is_a_404_never_a_redirect_built_from_the_host(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.get(path, headers={"host": "evil.example"})
+
+    assert response.status_code == 404
+    assert "location" not in response.headers

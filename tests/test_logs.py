@@ -7,10 +7,15 @@ import time
 
 import httpx
 import pytest
+import sqlalchemy.exc
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.observability import logs
 from api.observability.access_log import AccessLog
 from api.observability.logs import JSONFormatter
+from api.store.db import create_db_sessions
 from api.testing import FakeProvider
 
 
@@ -122,3 +127,33 @@ def test_an_access_line_written_directly_reads_as_through_logging(
         }
     else:
         assert direct == through_logging
+
+
+async def test_a_failed_statement_never_carries_its_parameters(engine: AsyncEngine) -> None:
+    async with create_db_sessions(engine)() as db:
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as failed:
+            await db.execute(
+                text("INSERT INTO no_such_table (email) VALUES (:email)"),
+                {"email": "edith@example.com"},
+            )
+
+    assert "edith@example.com" not in str(failed.value)
+
+
+async def test_an_unexpected_error_is_a_500_problem_with_the_request_id_and_an_access_line(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug, with a secret in its message")
+
+    app.add_api_route("/broken", broken)
+    with caplog.at_level(logging.INFO, logger="signet"):
+        response = await client.get("/broken", headers={"x-request-id": "req-500"})
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "req-500"
+    assert response.json()["request_id"] == "req-500"
+    assert "secret" not in response.text
+    (line,) = [record for record in caplog.records if record.name == "signet.access"]
+    assert line.getMessage() == "GET /broken 500"

@@ -23,7 +23,7 @@ from api.services import Services, services_of
 from api.web.problems import (
     DATABASE_UNAVAILABLE,
     database_unavailable_response,
-    status_problem_response,
+    internal_error_response,
 )
 
 logger = logging.getLogger("signet")
@@ -114,7 +114,7 @@ class SignetApp(FastAPI):
                 answer = Answer.of(database_unavailable_response(error))
             except Exception:
                 logger.exception("unexpected error answering GET %s", path)
-                answer = Answer.of(status_problem_response(500))
+                answer = Answer.of(internal_error_response(current))
             headers = [*answer.headers, (b"x-request-id", current.encode())]
             if answer.body:
                 headers.append((b"content-length", str(len(answer.body)).encode()))

@@ -117,9 +117,15 @@ def _status_problem(status: int, detail: str | None = None) -> Problem:
     return Problem(title=phrase, status=status, detail=detail or phrase)
 
 
-def status_problem_response(status: int) -> JSONResponse:
-    """A problem that says no more than the status does."""
-    return problem_response(_status_problem(status))
+def internal_error_response(request_id: str) -> JSONResponse:
+    """The 500 for an error nothing else handled: no detail of it, but the request id that
+    finds its traceback in the log."""
+    problem = _status_problem(500, "Something went wrong on our side.")
+    return JSONResponse(
+        {**problem.model_dump(mode="json"), "request_id": request_id},
+        status_code=500,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
 
 
 async def _problem_error(_request: Request, error: Exception) -> JSONResponse:
