@@ -4,6 +4,7 @@ error handlers, wired in one place."""
 import logging
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from api.config import InvalidSettings, Settings, get_settings
 from api.observability.access_log import AccessLog
@@ -54,6 +55,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "plain HTTP, where anyone on the path can read and replay them"
         )
     metrics = services.metrics if services is not None else new_metrics(settings)
+    database = make_url(settings.database_url)
+    if database.get_backend_name() == "sqlite":
+        logger.info("database: the SQLite file %s", database.database or "in memory")
 
     app = SignetApp(
         metrics=metrics,

@@ -16,12 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy.exc
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from api.auth.emails import InvalidEmail, normalise_email
 from api.auth.providers.check import check_providers
 from api.config import InvalidSettings, Settings, get_settings
 from api.observability.metrics import MULTIPROCESS_DIRECTORY
 from api.services import Services, open_services
+from api.store.db import create_engine
 from api.store.users import get_user, list_users
 
 EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE, EXIT_PROVIDER_UNUSABLE = 0, 1, 2, 3, 4
@@ -29,6 +32,7 @@ EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE, EXIT_PROVIDER_UNUSABLE = 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    arguments.environment_before = frozenset(os.environ)
     serving = arguments.command in (_serve, _dev)
     bound = _bound_environment(arguments, development=arguments.command is _dev) if serving else {}
     with _exported(bound):
@@ -42,11 +46,41 @@ def _run(arguments: argparse.Namespace) -> int:
         print(f"signet: invalid settings:\n{error}", file=sys.stderr)
         return EXIT_UNUSABLE
     command: Callable[[argparse.Namespace, Settings], int] = arguments.command
+    if command in (_serve, _dev) and settings.is_development and "SIGNET_SECRET_KEY" not in (
+        arguments.environment_before
+    ):
+        print(
+            "signet: SIGNET_SECRET_KEY is unset: the workers share a generated key, and sessions "
+            "end when the server stops",
+            file=sys.stderr,
+        )
     try:
+        if command in (_serve, _dev):
+            asyncio.run(_reach_database(settings))
         return command(arguments, settings)
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as error:
-        print(f"signet: the database is unusable: {type(error).__name__}", file=sys.stderr)
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(
+            f"signet: the database at {where} is unusable: {_first_line(error)}", file=sys.stderr
+        )
         return EXIT_UNUSABLE
+
+
+async def _reach_database(settings: Settings) -> None:
+    """Connect once before serving, so that a database out of reach is one line at start,
+    not a traceback from every worker."""
+    engine = create_engine(settings.database_url, connect_timeout=settings.database_connect_timeout)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def _first_line(error: Exception) -> str:
+    cause = error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error
+    message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {message}" if message else type(cause).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,11 +168,6 @@ def _bound_environment(arguments: argparse.Namespace, *, development: bool) -> d
         bound["SIGNET_PUBLIC_URL"] = f"http://{host}:{arguments.port}"
     if "SIGNET_SECRET_KEY" not in os.environ:
         bound["SIGNET_SECRET_KEY"] = secrets.token_urlsafe(32)
-        print(
-            "signet: SIGNET_SECRET_KEY is unset: a generated key is shared by the workers, and "
-            "sessions end when the server stops",
-            file=sys.stderr,
-        )
     return bound
 
 

@@ -6,10 +6,13 @@ import re
 import secrets
 from functools import lru_cache
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from api.auth.providers.config import (
     ProviderConfig,
@@ -152,6 +155,23 @@ class Settings(BaseSettings):
         """Introspection clients' secrets by id."""
         pairs = (client.get_secret_value().partition(":") for client in self.introspection_clients)
         return {client_id: SecretStr(secret) for client_id, _, secret in pairs}
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL") from None
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError(
+                "must be sqlite+aiosqlite:///path/to/file.db or "
+                "postgresql+asyncpg://user:password@host:port/database"
+            )
+        if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+            # Resolved once, so every worker and command means the same file wherever it runs.
+            url = url.set(database=str(Path(url.database).expanduser().resolve()))
+        return url.render_as_string(hide_password=False)
 
     @field_validator("cookie_domain")
     @classmethod

@@ -108,7 +108,7 @@ def test_an_unreachable_database_is_exit_3(
     get_settings.cache_clear()
 
     assert main(["users", "list"]) == EXIT_UNUSABLE
-    assert "database is unusable" in capsys.readouterr().err
+    assert "is unusable: ConnectionRefusedError" in capsys.readouterr().err
     get_settings.cache_clear()
 
 
@@ -197,4 +197,28 @@ def test_signet_serve_without_settings_refuses_naming_each(
         needed in error
         for needed in ("SIGNET_SECRET_KEY", "no provider is configured", "SIGNET_PUBLIC_URL")
     )
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgres://x@127.0.0.1/db", "SIGNET_DATABASE_URL: must be sqlite+aiosqlite"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:1/test", "ConnectionRefusedError"),
+        ("sqlite+aiosqlite:////no/such/folder/signet.db", "unable to open database file"),
+    ],
+)
+def test_a_database_that_cannot_be_used_stops_serve_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, says: str
+) -> None:
+    monkeypatch.setenv("SIGNET_ENV", "development")
+    monkeypatch.setenv("SIGNET_DATABASE_URL", url)
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: pytest.fail("must not serve"))
+    get_settings.cache_clear()
+
+    assert main(["serve"]) == EXIT_UNUSABLE
+
+    error = capsys.readouterr().err
+    assert says in error
+    assert "Traceback" not in error
     get_settings.cache_clear()

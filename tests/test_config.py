@@ -1,6 +1,8 @@
 """Settings: production by default, refusing to start half-configured; development fills in a
 working setup; mistaken variable names and pasted quotes or comments are caught at start."""
 
+from pathlib import Path
+
 import pytest
 
 from api.app import create_app
@@ -48,7 +50,7 @@ def test_development_has_the_built_in_identity_provider(monkeypatch: pytest.Monk
     settings = get_settings()
 
     assert settings.env == "development"
-    assert settings.database_url == "sqlite+aiosqlite:///./signet.db"
+    assert settings.database_url == f"sqlite+aiosqlite:///{Path.cwd() / 'signet.db'}"
     dev, persona = settings.provider_configs  # the built-in identity provider, both ways
     assert (dev.kind, dev.issuer) == ("oidc", "http://127.0.0.1:8000/dev-idp")
     assert persona.verifier_url == "http://127.0.0.1:8000/dev-idp/verify"
@@ -250,3 +252,13 @@ def test_a_value_pasted_with_quotes_or_a_comment_is_refused(
 
     with pytest.raises(InvalidSettings, match="SIGNET_PROVIDER_GOOGLE_ISSUER: the value holds"):
         get_settings()
+
+
+def test_a_relative_sqlite_path_is_resolved_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    settings = Settings(env="development", database_url="sqlite+aiosqlite:///./data/signet.db")
+
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'signet.db'}"
