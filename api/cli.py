@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the databas
 
 import argparse
 import asyncio
+import importlib.metadata
 import os
 import secrets
 import shutil
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Signet: turn an identity assertion into a first-party signed session. "
         "Settings come from SIGNET_* environment variables.",
     )
+    parser.add_argument("--version", action="version", version=f"signet {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
@@ -143,9 +145,17 @@ def _migrate(_arguments: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("signet")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "unknown"
+
+
 def _alembic_ini() -> Path | None:
-    # Beside the package in a checkout or the Docker image; else the working directory.
-    for folder in (Path(__file__).resolve().parent.parent, Path.cwd()):
+    # Beside the package in a checkout, inside it when installed from a wheel; else here.
+    package = Path(__file__).resolve().parent
+    for folder in (package.parent, package / "migrations", Path.cwd()):
         if (folder / "alembic.ini").is_file():
             return folder / "alembic.ini"
     return None
@@ -292,13 +302,15 @@ def _revoke(arguments: argparse.Namespace, settings: Settings) -> int:
         if email is None:
             return EXIT_NO_SUCH_USER
         ended = await services.auth.sign_out_everywhere(email)
-        print(
-            f"ended {ended} sessions of {email} (workers that checked one recently accept it "
-            f"for up to {settings.session_cache_ttl:g} s more)"
-        )
+        # Every worker and host hears of it at once (see auth/revocations.py).
+        print(f"ended {_count(ended, 'session')} of {email}")
         return EXIT_OK
 
     return _with_services(settings, action)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _delete(arguments: argparse.Namespace, settings: Settings) -> int:

@@ -1,6 +1,7 @@
 """The `signet` command: what operators and scripts see, exit codes included."""
 
 import asyncio
+import importlib.metadata
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -222,3 +223,21 @@ def test_a_database_that_cannot_be_used_stops_serve_in_one_line(
     assert says in error
     assert "Traceback" not in error
     get_settings.cache_clear()
+
+
+def test_one_session_is_said_in_the_singular(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(database, "edith@example.com")
+
+    assert main(["users", "revoke", "edith@example.com"]) == EXIT_OK
+
+    assert capsys.readouterr().out.strip() == "ended 1 session of edith@example.com"
+
+
+def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.strip() == f"signet {importlib.metadata.version('signet')}"
