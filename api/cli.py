@@ -70,6 +70,11 @@ def _run(arguments: argparse.Namespace) -> int:
 async def _reach_database(settings: Settings) -> None:
     """Connect once before serving, so that a database out of reach is one line at start,
     not a traceback from every worker."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).parent
+        if not folder.is_dir():  # asked here: aiosqlite's thread would report it after we left
+            raise FileNotFoundError(f"no folder {folder} for the SQLite file")
     engine = create_engine(settings.database_url, connect_timeout=settings.database_connect_timeout)
     try:
         async with engine.connect() as connection:

@@ -206,7 +206,7 @@ def test_signet_serve_without_settings_refuses_naming_each(
     [
         ("postgres://x@127.0.0.1/db", "SIGNET_DATABASE_URL: must be sqlite+aiosqlite"),
         ("postgresql+asyncpg://postgres@127.0.0.1:1/test", "ConnectionRefusedError"),
-        ("sqlite+aiosqlite:////no/such/folder/signet.db", "unable to open database file"),
+        ("sqlite+aiosqlite:////no/such/folder/signet.db", "no folder /no/such/folder"),
     ],
 )
 def test_a_database_that_cannot_be_used_stops_serve_in_one_line(
