@@ -1,4 +1,13 @@
-"""The one normalisation of an email address: how it is keyed, compared and stored."""
+"""The one normalisation of an email address: how it is keyed, compared and stored.
+
+Built on email-validator's: the local part in Unicode NFC and lower-cased, the domain in its
+Unicode spelling (IDNA-decoded and lower-cased), so `Édith@Exämple.com` in NFC or NFD and
+`édith@xn--exmple-cua.com` are one address, `édith@exämple.com`. Lower-casing the local part
+goes beyond RFC 5321, which lets a server tell cases apart; no mail provider people sign in
+with does, and one person must not be two users.
+"""
+
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -8,10 +17,10 @@ class InvalidEmail(ValueError):
 
 
 def normalise_email(value: str) -> str:
-    """`value` trimmed and lower-cased, if it is a valid address; else `InvalidEmail`."""
-    email = value.strip().lower()
+    """`value` in its one canonical spelling, if it is a valid address; else `InvalidEmail`."""
     try:
-        validate_email(email, check_deliverability=False)
+        validated = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
-        raise InvalidEmail(email) from None
-    return email
+        raise InvalidEmail(value.strip()) from None
+    local = unicodedata.normalize("NFC", validated.local_part.lower())
+    return f"{local}@{validated.domain}"
