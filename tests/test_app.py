@@ -3,6 +3,7 @@
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
@@ -121,9 +122,8 @@ def test_openapi_documents_the_cookie_and_bearer_schemes(
         operation = openapi["paths"][path]["post" if "logout" in path else "get"]  # type: ignore[index]
         # Either scheme will do: two requirement objects, not one with both.
         assert operation["security"] == [{"SessionCookie": []}, {"BearerToken": []}]
-    # Logout also works with no session at all: the empty requirement says so.
-    logout = openapi["paths"]["/auth/logout"]["post"]  # type: ignore[index]
-    assert logout["security"] == [{"SessionCookie": []}, {"BearerToken": []}, {}]
+    # Logout also works with no session at all: no lock.
+    assert "security" not in openapi["paths"]["/auth/logout"]["post"]  # type: ignore[index]
 
 
 def test_openapi_uses_the_configured_cookie_name(settings: Settings) -> None:
@@ -157,6 +157,32 @@ def test_openapi_documents_errors_as_problems(
         assert list(content) == ["application/problem+json"]
         schema = content["application/problem+json"]["schema"]["$ref"]
         assert schema.endswith("ValidationProblem" if status == "422" else "/Problem")
+
+
+def test_every_operation_has_a_written_summary_and_a_lock_only_if_it_needs_a_session(
+    app: FastAPI, openapi: dict[str, object]
+) -> None:
+    documented = [route for route in app.routes if isinstance(route, APIRoute)]
+    unsummarised = [
+        route.path for route in documented if route.include_in_schema and not route.summary
+    ]
+    locked = {
+        f"{method.upper()} {path}"
+        for path, operations in openapi["paths"].items()  # type: ignore[attr-defined]
+        for method, operation in operations.items()
+        if operation.get("security")
+    }
+
+    assert unsummarised == []
+    assert locked == {
+        "GET /auth/me",
+        "GET /auth/check",
+        "POST /auth/logout-everywhere",
+        "GET /auth/identities",
+        "DELETE /auth/identities/{identity_id}",
+        "GET /auth/sessions",
+        "DELETE /auth/sessions/{session_id}",
+    }
 
 
 def test_every_route_has_a_one_line_description(openapi: dict[str, object]) -> None:

@@ -44,6 +44,7 @@ SerializerDep = Annotated[URLSafeTimedSerializer, Depends(_serializer)]
 
 @router.post(
     "/assertions",
+    summary="Issue a development assertion",
     dependencies=JSON_ONLY,
     responses=problem_responses(415, 422),
 )
@@ -55,7 +56,11 @@ async def issue_assertion(
     return AssertionIssued(assertion=serializer.dumps({"email": body.email, "audience": audience}))
 
 
-@router.post("/verify", openapi_extra=form_body("assertion", "audience"))
+@router.post(
+    "/verify",
+    summary="Verify a development assertion (Persona)",
+    openapi_extra=form_body("assertion", "audience"),
+)
 async def verify_assertion(request: Request, serializer: SerializerDep) -> dict[str, Any]:
     """Answer the Persona verification protocol for assertions issued here (development only)."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))

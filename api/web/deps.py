@@ -25,10 +25,10 @@ from api.web.schemas import LoginRequest
 ServicesDep = Annotated[Services, Depends(get_services)]
 # State-changing routes that take a body refuse bodies that are not JSON (see csrf.py).
 JSON_ONLY = [Depends(require_json_body)]
-# OpenAPI: routes that read the session say that either scheme will do (see openapi.py)...
+# OpenAPI: routes that need a session say that either scheme will do (see openapi.py); routes
+# that merely read one when present (logout, starting a flow) say nothing, so /docs puts its
+# lock only where a session is needed.
 SESSION_SECURITY: dict[str, Any] = {"security": [{"SessionCookie": []}, {"BearerToken": []}]}
-# ...and routes that also work without one add the empty requirement.
-OPTIONAL_SESSION_SECURITY: dict[str, Any] = {"security": [*SESSION_SECURITY["security"], {}]}
 
 
 async def get_app_settings(services: ServicesDep) -> Settings:

@@ -2,8 +2,8 @@
 in size and in time, which uvicorn leaves unbounded.
 
 - Size: a head (request line and headers) over `HEADER_LIMIT_BYTES` is answered `431` and the
-  connection closed. The parser is fed as usual and the head counted as it goes, so an oversized
-  head costs at most one socket read beyond the limit, never its whole length in memory.
+  connection closed. The head is measured as the parser reads it, so an oversized one costs at
+  most one socket read beyond the limit, never its whole length in memory.
 - Time: a head must be complete within `HEADERS_DEADLINE_SECONDS` of the connection opening (for
   its first request) or of its first byte (for the next ones on a kept-alive connection); else
   `408` and the connection closed (a connection that never sent a byte is just closed). Between
@@ -33,51 +33,56 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     header_limit_bytes: ClassVar[int] = HEADER_LIMIT_BYTES
     headers_deadline_seconds: ClassVar[float] = HEADERS_DEADLINE_SECONDS
 
-    # The head being read: whether one has begun and is not yet complete; its bytes the parser
-    # has handed over (the URL, whole headers); the bytes of every read since the one it began
-    # in. Each is at most its true size, so an honest head near the limit is never refused.
+    # A head is awaited (from the connection's start, and from a request's first byte) until it
+    # is complete. `_head_reads` is the length of the socket reads it spans, the first (which
+    # may hold the end of the request before) included: never less than the head so far. The
+    # cheap checks are on the hot path; the exact count only when a head is that large.
     _head_open = False
-    _head_parsed = 0
-    _head_streamed = 0
+    _head_started = 0.0  # the loop's time
+    _head_reads = 0
+    _head_first_read = 0
+    _read = 0  # the length of the read being parsed
     _head_too_large = False
+    # One timer a connection at most, re-armed as it fires rather than at each request.
     _head_timer: TimerHandle | None = None
 
     def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._start_head_timer()
+        self._head_open, self._head_started = True, self.loop.time()
+        self._head_timer = self.loop.call_later(self.headers_deadline_seconds, self._head_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self._read = len(data)
         if self._head_open:
-            self._head_streamed += len(data)
+            self._head_reads += self._read
         super().data_received(data)
-        head_bytes = max(self._head_parsed, self._head_streamed)
-        if self._head_open and head_bytes > self.header_limit_bytes:
-            self._refuse_too_large()
+        if self._head_open and self._head_reads > self.header_limit_bytes:
+            # The bytes of the reads since the first are all the head's; so are those parsed.
+            read_since = self._head_reads - self._head_first_read
+            if max(read_since, self._head_parsed()) > self.header_limit_bytes:
+                self._refuse_too_large()
 
     # Parser callbacks
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head_open, self._head_parsed, self._head_streamed = True, 0, 0
+        if not self._head_open:  # not the connection's first request: timed from its first byte
+            self._head_open, self._head_started = True, self.loop.time()
+        self._head_reads = self._head_first_read = self._read
         if self._head_timer is None:
-            self._start_head_timer()
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        self._head_parsed += len(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._head_parsed += len(name) + len(value) + 4  # ": " and CRLF
+            self._head_timer = self.loop.call_later(self.headers_deadline_seconds, self._head_late)
 
     def on_headers_complete(self) -> None:
         self._head_open = False
-        self._stop_head_timer()
-        if self._head_parsed > self.header_limit_bytes:
+        if self._head_reads > self.header_limit_bytes and (
+            self._head_parsed() > self.header_limit_bytes
+        ):
             self._head_too_large = True
             raise _HeadTooLarge
         super().on_headers_complete()
@@ -91,23 +96,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # The guard
 
-    def _start_head_timer(self) -> None:
-        self._head_timer = self.loop.call_later(self.headers_deadline_seconds, self._head_timed_out)
+    def _head_parsed(self) -> int:
+        """The bytes of the head the parser has handed over: the URL and the whole headers."""
+        if self.headers is None:  # no request begun yet on this connection
+            return 0
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
+    def _head_late(self) -> None:
         self._head_timer = None
-        if self.cycle is not None and not self.cycle.response_complete:
-            # The next request's head is late while this one is answered: close after it.
-            self.cycle.keep_alive = False
-        elif self._head_open:
+        if not self._head_open:
+            return  # armed again when the next request begins
+        remaining = self._head_started + self.headers_deadline_seconds - self.loop.time()
+        if remaining > 0:  # a head begun since the timer was armed
+            self._head_timer = self.loop.call_later(remaining, self._head_late)
+        elif self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False  # answer the request in flight, then close
+        elif self._head_reads:
             self._refuse(408, "The request's headers did not arrive in time.")
         else:
-            self.transport.close()
+            self.transport.close()  # it never sent a byte
 
     def _refuse_too_large(self) -> None:
         self._head_too_large = True
@@ -116,7 +123,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, detail: str) -> None:
         """Answer a problem and close the connection, reading nothing more."""
         self._head_open = False
-        self._stop_head_timer()
         if self.transport.is_closing():
             return
         title = HTTPStatus(status).phrase

@@ -7,7 +7,6 @@ from api.services import Services
 from api.store.tables import UserPublic
 from api.web.deps import (
     JSON_ONLY,
-    OPTIONAL_SESSION_SECURITY,
     SESSION_SECURITY,
     UNAUTHENTICATED,
     Authenticated,
@@ -125,7 +124,6 @@ async def me(request: Request, services: ServicesDep) -> Response:
     response_class=Response,
     dependencies=JSON_ONLY,
     responses=problem_responses(403, 415),
-    openapi_extra=OPTIONAL_SESSION_SECURITY,
 )
 async def logout(authentication: MaybeAuthenticated, services: ServicesDep) -> Response:
     """End this session on the server and clear its cookie; works with or without one."""

@@ -12,13 +12,13 @@ from api.web.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", summary="Is the process up")
 async def healthz() -> Health:
     """The process is up (it says nothing of the database: see /readyz)."""
     return Health()
 
 
-@router.get("/readyz", responses=problem_responses(503))
+@router.get("/readyz", summary="May this process take traffic", responses=problem_responses(503))
 async def readyz(services: ServicesDep) -> Health:
     """The database answers and its schema is up to date: send this process traffic."""
     async with asyncio.timeout(services.settings.database_connect_timeout + 1):

@@ -19,7 +19,6 @@ from api.auth.providers.base import (
 from api.auth.rate_limit import TooManyRequests
 from api.config import Settings
 from api.web.deps import (
-    OPTIONAL_SESSION_SECURITY,
     ClientAddressDep,
     MaybeAuthenticated,
     ServicesDep,
@@ -67,7 +66,6 @@ async def providers(services: ServicesDep) -> list[ProviderListing]:
         303: {"description": "The provider cannot be reached: back, with signet_error."},
         **problem_responses(400, 401, 404, 422),
     },
-    openapi_extra=OPTIONAL_SESSION_SECURITY,
 )
 async def start(
     name: str,
