@@ -22,23 +22,23 @@ def test_edith_signs_in_stays_signed_in_and_signs_out(page: Page) -> None:
 
     # She signs in as edith@example.com and the navbar greets her.
     sign_in(page, "edith@example.com")
-    expect(page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    expect(page.locator("nav")).to_contain_text("Signed in as edith@example.com")
     expect(page.locator("#id_logout")).to_be_visible()
     expect(page.locator("#id_login")).to_be_hidden()
 
     # She reloads: the page asks the server, and the server still knows her.
     page.reload()
-    expect(page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    expect(page.locator("nav")).to_contain_text("Signed in as edith@example.com")
 
     # She logs out, and the page offers "Sign in" again.
     page.click("#id_logout")
     expect(page.locator("#id_login")).to_be_visible()
-    expect(page.locator("nav")).not_to_contain_text("Logged in as")
+    expect(page.locator("nav")).not_to_contain_text("Signed in as")
 
     # She reloads: the server has forgotten her too.
     page.reload()
     expect(page.locator("#id_login")).to_be_visible()
-    expect(page.locator("nav")).not_to_contain_text("Logged in as")
+    expect(page.locator("nav")).not_to_contain_text("Signed in as")
 
 
 def test_a_rejected_assertion_shows_an_error_and_leaves_edith_signed_out(page: Page) -> None:
@@ -51,13 +51,15 @@ def test_a_rejected_assertion_shows_an_error_and_leaves_edith_signed_out(page: P
 
     # Edith tries to sign in and is told why it did not work.
     sign_in(page, "edith@example.com")
-    expect(page.locator("#id_error")).to_have_text("Assertion rejected")
+    expect(page.locator("#id_error")).to_have_text(
+        "The identity provider did not vouch for this assertion."
+    )
 
     # She is still signed out, also after a reload.
     expect(page.locator("#id_login")).to_be_visible()
     page.reload()
     expect(page.locator("#id_login")).to_be_visible()
-    expect(page.locator("nav")).not_to_contain_text("Logged in as")
+    expect(page.locator("nav")).not_to_contain_text("Signed in as")
 
 
 def test_edith_ends_her_other_session_from_the_list(
@@ -68,7 +70,7 @@ def test_edith_ends_her_other_session_from_the_list(
     other_page = other.new_page()
     other_page.goto("/")
     sign_in(other_page, "edith@example.com")
-    expect(other_page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    expect(other_page.locator("nav")).to_contain_text("Signed in as edith@example.com")
     page.goto("/")
     sign_in(page, "edith@example.com")
 

@@ -30,9 +30,9 @@ def test_edith_signs_in_with_the_dev_provider_and_comes_back_signed_in(page: Pag
     page.fill("#email", "edith@example.com")
     page.click("button[type=submit]")
 
-    expect(page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    expect(page.locator("nav")).to_contain_text("Signed in as edith@example.com")
     page.reload()
-    expect(page.locator("nav")).to_contain_text("Logged in as edith@example.com")
+    expect(page.locator("nav")).to_contain_text("Signed in as edith@example.com")
 
 
 def test_a_refused_sign_in_is_explained_in_words(page: Page) -> None:

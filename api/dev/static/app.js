@@ -23,9 +23,9 @@ const SIGN_IN_ERRORS = {
 let providers = []; // from GET /auth/providers
 
 async function problemOf(response) {
-  // Signet's errors are RFC 9457 problems; their `title` is written for people.
+  // Signet's errors are RFC 9457 problems: `detail` says in words what happened and what to do.
   const body = await response.json().catch(() => ({}));
-  return new Error(body.title || response.statusText || "Something went wrong");
+  return new Error(body.detail || body.title || response.statusText || "Something went wrong");
 }
 
 async function currentUser() {
@@ -96,7 +96,7 @@ async function showSessions(user) {
 }
 
 function showUser(user) {
-  $("id_status").textContent = user ? `Logged in as ${user.email}` : "";
+  $("id_status").textContent = user ? `Signed in as ${user.email}` : "";
   $("id_status").hidden = !user;
   $("id_logout").hidden = !user;
   $("id_login").hidden = Boolean(user);
