@@ -63,3 +63,9 @@ def test_the_revocation_delay_runs_and_prints_its_row() -> None:
 
     (row,) = [line for line in output.splitlines() if line.startswith("| SQLite")]
     assert row.split("|")[2].strip() == "5"
+
+
+def test_the_provider_deadline_runs_and_says_whether_it_held() -> None:
+    output = bench("deadline", "--timeout", "0.5", "--logins", "2")
+
+    assert "2 logins answered [503]" in output
