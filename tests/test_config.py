@@ -262,3 +262,15 @@ def test_a_relative_sqlite_path_is_resolved_once(
     settings = Settings(env="development", database_url="sqlite+aiosqlite:///./data/signet.db")
 
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'signet.db'}"
+
+
+def test_plain_http_cookies_in_production_start_with_a_loud_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SIGNET_COOKIE_SECURE", "false")
+
+    create_app()
+
+    assert "SIGNET_COOKIE_SECURE=false in production" in caplog.text
