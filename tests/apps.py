@@ -43,3 +43,17 @@ async def serving(settings: Settings, **replacements: Any) -> AsyncIterator[http
 def persona_okay(email: str, audience: str = APP_ORIGIN) -> dict[str, object]:
     """A Persona verifier's answer that vouches for `email` (expiring in 2100)."""
     return {"status": "okay", "email": email, "audience": audience, "expires": 4_102_444_800_000}
+
+
+@asynccontextmanager
+async def two_workers(
+    settings: Settings, **replacements: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of two workers on one database, each with Services (and caches) of its own."""
+    async with (
+        running(settings, **replacements) as first,
+        running(settings, **replacements) as second,
+        client_of(first) as one,
+        client_of(second) as two,
+    ):
+        yield one, two

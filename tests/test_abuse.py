@@ -12,7 +12,7 @@ from api.config import Settings
 from api.services import services_of
 from api.store.tables import RateLimitHit
 from api.testing import FakeClock, FakeProvider
-from tests.apps import APP_ORIGIN, client_of, running
+from tests.apps import APP_ORIGIN, two_workers
 from tests.databases import count_rows
 
 
@@ -97,12 +97,7 @@ async def test_an_ipv6_client_has_one_budget_for_its_whole_64(app: FastAPI) -> N
 async def test_the_limits_are_shared_by_every_worker_of_the_database(
     settings: Settings, verifier: FakeProvider, clock: FakeClock
 ) -> None:
-    async with (
-        running(settings, provider=verifier, clock=clock) as first,
-        running(settings, provider=verifier, clock=clock) as second,
-        client_of(first) as one,
-        client_of(second) as two,
-    ):
+    async with two_workers(settings, provider=verifier, clock=clock) as (one, two):
         answers = [
             await worker.post("/auth/token", json={"assertion": name})
             for worker, name in ((one, "edith"), (two, "francis"), (one, "grace"), (two, "heidi"))

@@ -13,7 +13,7 @@ import pytest
 from api.config import Settings
 from api.services import open_services
 from api.testing import FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
+from tests.apps import APP_ORIGIN, VERIFIER_URL, two_workers
 from tests.databases import empty_database, engine_with_tables
 
 COOKIE = "__Host-signet_session"
@@ -73,12 +73,7 @@ async def signed_in_on_both(
 async def test_a_revocation_on_one_worker_is_refused_on_the_other_at_once(
     shared_settings: Settings, verifier: FakeProvider, ending: str
 ) -> None:
-    async with (
-        running(shared_settings, provider=verifier) as first,
-        running(shared_settings, provider=verifier) as second,
-        client_of(first) as one,
-        client_of(second) as two,
-    ):
+    async with two_workers(shared_settings, provider=verifier) as (one, two):
         token, _ = await signed_in_on_both(one, two)
         cookie = {"cookie": f"{COOKIE}={token}"}
 
@@ -95,12 +90,7 @@ async def test_a_revocation_on_one_worker_is_refused_on_the_other_at_once(
 async def test_a_revocation_from_the_command_line_reaches_running_workers(
     shared_settings: Settings, verifier: FakeProvider
 ) -> None:
-    async with (
-        running(shared_settings, provider=verifier) as first,
-        running(shared_settings, provider=verifier) as second,
-        client_of(first) as one,
-        client_of(second) as two,
-    ):
+    async with two_workers(shared_settings, provider=verifier) as (one, two):
         token, _ = await signed_in_on_both(one, two)
 
         async with open_services(shared_settings) as command_line:  # no app, no listener
@@ -114,12 +104,7 @@ async def test_other_users_sessions_keep_working_after_a_revocation(
     shared_settings: Settings, verifier: FakeProvider
 ) -> None:
     verifier.accept("zoe", email="zoe@example.com")
-    async with (
-        running(shared_settings, provider=verifier) as first,
-        running(shared_settings, provider=verifier) as second,
-        client_of(first) as one,
-        client_of(second) as two,
-    ):
+    async with two_workers(shared_settings, provider=verifier) as (one, two):
         token, _ = await signed_in_on_both(one, two)
         one.cookies.clear()
         other = (await one.post("/auth/login", json={"assertion": "zoe"})).cookies[COOKIE]

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.bench.run import REPO, SIGNET_CORE, serve
+from tests.bench.run import SIGNET_CORE, migrate, serve
 
 
 @contextmanager
@@ -72,13 +71,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory, dripping_verifier() as verifier_url:
         database_url = f"sqlite+aiosqlite:///{directory}/deadline.db"
         base = {**os.environ, "SIGNET_DATABASE_URL": database_url}
-        subprocess.run(
-            [sys.executable, "-m", "alembic", "upgrade", "head"],
-            cwd=REPO,
-            env={**base, "SIGNET_ENV": "development"},
-            check=True,
-            capture_output=True,
-        )
+        migrate(database_url)
         environment = {
             **base,
             "SIGNET_ENV": "production",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.bench.run import LOAD_CORE, REPO, fresh_postgres, serve, wait_until_up
+from tests.bench.run import LOAD_CORE, REPO, fresh_postgres, migrate, serve, wait_until_up
 from tests.servers import free_port
 
 COOKIE = "__Host-signet_session"
@@ -74,13 +74,7 @@ def cycles(first: str, second: str, count: int) -> list[float]:
 
 def measure(database_url: str, *, workers: int, count: int) -> list[float]:
     base = {**os.environ, "SIGNET_DATABASE_URL": database_url}
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=REPO,
-        env={**base, "SIGNET_ENV": "development"},
-        check=True,
-        capture_output=True,
-    )
+    migrate(database_url)
     with ExitStack() as stack:
         verifier_url, _ = stack.enter_context(
             serve("tests.bench.stub_verifier:app", core=LOAD_CORE, environment=base, factory=False)

@@ -193,17 +193,22 @@ def bare_fastapi(*, duration: float, connections: int) -> Result:
         return measure(url, ping, server.pid, duration=duration, connections=connections)
 
 
+def migrate(database_url: str) -> None:
+    """Bring a fresh database to the newest migration."""
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=REPO,
+        env={**os.environ, "SIGNET_ENV": "development", "SIGNET_DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )
+
+
 def bench_database(database_url: str, *, duration: float, connections: int) -> list[Result]:
     """Migrate a fresh database, serve Signet on it and run every scenario, then the bare
     FastAPI app in the same conditions."""
     base = {**os.environ, "SIGNET_DATABASE_URL": database_url}
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=REPO,
-        env={**base, "SIGNET_ENV": "development"},
-        check=True,
-        capture_output=True,
-    )
+    migrate(database_url)
     with serve(
         "tests.bench.stub_verifier:app", core=LOAD_CORE, environment=base, factory=False
     ) as (

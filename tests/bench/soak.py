@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from api.config import Settings
 from api.store.db import create_db_sessions, create_engine
 from api.store.sessions import NewSession, insert_sessions
 from api.store.users import upsert_users
-from tests.bench.run import LOAD_CORE, REPO, SIGNET_CORE, fresh_postgres, serve
+from tests.bench.run import LOAD_CORE, SIGNET_CORE, fresh_postgres, migrate, serve
 
 COOKIE = "__Host-signet_session"
 BATCH = 1000
@@ -123,13 +122,7 @@ def main() -> int:
         os.sched_setaffinity(0, {int(LOAD_CORE)})
     with database(arguments.postgres_url) as database_url:
         base = {**os.environ, "SIGNET_DATABASE_URL": database_url}
-        subprocess.run(
-            [sys.executable, "-m", "alembic", "upgrade", "head"],
-            cwd=REPO,
-            env={**base, "SIGNET_ENV": "development"},
-            check=True,
-            capture_output=True,
-        )
+        migrate(database_url)
         key = secrets.token_urlsafe(32)
         settings = Settings(
             env="production",
