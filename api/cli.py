@@ -47,8 +47,10 @@ def _run(arguments: argparse.Namespace) -> int:
         print(f"signet: invalid settings:\n{error}", file=sys.stderr)
         return EXIT_UNUSABLE
     command: Callable[[argparse.Namespace, Settings], int] = arguments.command
-    if command in (_serve, _dev) and settings.is_development and "SIGNET_SECRET_KEY" not in (
-        arguments.environment_before
+    if (
+        command in (_serve, _dev)
+        and settings.is_development
+        and "SIGNET_SECRET_KEY" not in (arguments.environment_before)
     ):
         print(
             "signet: SIGNET_SECRET_KEY is unset: the workers share a generated key, and sessions "
@@ -61,9 +63,7 @@ def _run(arguments: argparse.Namespace) -> int:
         return command(arguments, settings)
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as error:
         where = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(
-            f"signet: the database at {where} is unusable: {_first_line(error)}", file=sys.stderr
-        )
+        print(f"signet: the database at {where} is unusable: {_first_line(error)}", file=sys.stderr)
         return EXIT_UNUSABLE
 
 

@@ -62,6 +62,8 @@ class Server:
             )
         # The test binds the port and hands the socket over, so no other process can take it.
         command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
+        # As `signet serve` runs it: with the guard on request heads.
+        command += ["--http", "api.web.http_protocol:GuardedHttpToolsProtocol"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [*command, "--fd", str(listener.fileno())],
