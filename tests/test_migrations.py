@@ -71,9 +71,15 @@ def test_the_code_expects_the_newest_migration() -> None:
     assert head == SCHEMA_REVISION
 
 
-def test_the_rate_limit_table_is_unlogged_on_postgresql(database: str) -> None:
-    if not database.startswith("postgresql"):
-        pytest.skip("UNLOGGED is PostgreSQL's")
+@pytest.fixture
+async def postgres_database(tmp_path: Path) -> AsyncIterator[str]:
+    async with empty_database("postgresql", tmp_path) as url:
+        yield url
+
+
+@pytest.mark.postgresql
+def test_the_rate_limit_table_is_unlogged_on_postgresql(postgres_database: str) -> None:
+    database = postgres_database
     command.upgrade(alembic_config(database), "head")
 
     async def persistence() -> str:
