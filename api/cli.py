@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 no such user; 2 wrong usage; 3 the settings or the databas
 import argparse
 import asyncio
 import importlib.metadata
+import logging
 import os
 import secrets
 import shutil
@@ -146,7 +147,18 @@ def _migrate(_arguments: argparse.Namespace, settings: Settings) -> int:
         return EXIT_UNUSABLE
     config = Config(config_file)
     config.set_main_option("sqlalchemy.url", settings.database_url)
-    command.upgrade(config, "head")
+    # Alembic's own logging setup would give the root logger a handler that stays for the
+    # server `signet dev` starts next, and every line of Signet's would be printed twice.
+    config.attributes["configure_logging"] = False
+    progress = logging.StreamHandler()
+    progress.setFormatter(logging.Formatter("%(levelname)-5.5s [%(name)s] %(message)s"))
+    alembic_logger = logging.getLogger("alembic")
+    alembic_logger.addHandler(progress)
+    alembic_logger.setLevel(logging.INFO)
+    try:
+        command.upgrade(config, "head")
+    finally:
+        alembic_logger.removeHandler(progress)
     return EXIT_OK
 
 
@@ -173,6 +185,9 @@ def _bound_environment(arguments: argparse.Namespace, *, development: bool) -> d
     bound = {"SIGNET_ENV": "development"} if development else {}
     if development and "SIGNET_COOKIE_SECURE" not in os.environ:
         bound["SIGNET_COOKIE_SECURE"] = "false"
+    if development and "SIGNET_DATABASE_URL" not in os.environ:
+        # Not production's default file: a production start must never find development's users.
+        bound["SIGNET_DATABASE_URL"] = "sqlite+aiosqlite:///./signet-dev.db"
     if {**os.environ, **bound}.get("SIGNET_ENV", "production").strip() != "development":
         return bound
     # Bound to every interface: the URLs name this machine as it names itself.

@@ -370,7 +370,7 @@ def _require_production_settings(data: dict[str, Any]) -> None:
     if not data.get("secret_key"):
         missing.append(
             "SIGNET_SECRET_KEY is required: a random secret of 32 characters or more, e.g. "
-            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     if not data.get("providers") and not _SINGLE_PROVIDER_FIELDS & data.keys():
         missing.append(

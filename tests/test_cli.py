@@ -2,6 +2,7 @@
 
 import asyncio
 import importlib.metadata
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -241,3 +242,23 @@ def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str])
 
     assert stopped.value.code == 0
     assert capsys.readouterr().out.strip() == f"signet {importlib.metadata.version('signet')}"
+
+
+def test_signet_dev_keeps_its_own_file_and_leaves_logging_as_it_found_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("SIGNET_ENV", "SIGNET_DATABASE_URL", "SIGNET_PUBLIC_URL", "SIGNET_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: seen.append(dict(os.environ)))
+    root_handlers = list(logging.root.handlers)
+    get_settings.cache_clear()
+
+    assert main(["dev"]) == EXIT_OK
+
+    assert seen[0]["SIGNET_DATABASE_URL"] == "sqlite+aiosqlite:///./signet-dev.db"
+    assert (tmp_path / "signet-dev.db").is_file()  # migrated before serving
+    assert not (tmp_path / "signet.db").exists()  # production's default stays untouched
+    assert logging.root.handlers == root_handlers  # else every line of Signet's shows twice
+    get_settings.cache_clear()
