@@ -138,3 +138,15 @@ async def test_cors_lets_an_allowed_spa_end_a_session(client: httpx.AsyncClient)
 
     assert preflight.status_code == 200
     assert "DELETE" in preflight.headers["access-control-allow-methods"]
+
+
+@pytest.mark.parametrize("path", ["/auth/sessions", "/auth/identities"])
+async def test_my_own_lists_are_never_cached_on_the_way(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    token = await sign_in(client, "Phone/1.0")
+
+    response = await client.get(path, headers=as_(token))
+
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"

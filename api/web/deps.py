@@ -9,7 +9,7 @@ FastAPI runs plain `def` ones in a thread pool.
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
@@ -23,6 +23,15 @@ from api.web.problems import NotAuthenticated, problem_response
 from api.web.schemas import LoginRequest
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def no_store(response: Response) -> None:
+    """A user's own data: no cache on the way may keep it."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+# Routes answering with a signed-in user's data.
+PRIVATE = [Depends(no_store)]
 # State-changing routes that take a body refuse bodies that are not JSON (see csrf.py).
 JSON_ONLY = [Depends(require_json_body)]
 # OpenAPI: routes that need a session say that either scheme will do (see openapi.py); routes

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from api.web.deps import JSON_ONLY, SESSION_SECURITY, Authenticated, ServicesDep
+from api.web.deps import JSON_ONLY, PRIVATE, SESSION_SECURITY, Authenticated, ServicesDep
 from api.web.problems import problem_responses
 from api.web.schemas import IdentityPublic
 
@@ -12,6 +12,7 @@ router = APIRouter(prefix="/auth", tags=["identities"])
 @router.get(
     "/identities",
     summary="My identities",
+    dependencies=PRIVATE,
     responses=problem_responses(401),
     openapi_extra=SESSION_SECURITY,
 )
