@@ -82,7 +82,8 @@ def sole_signet_stream() -> TextIO | None:
         or access_logger.filters
         or not access_logger.propagate
         or not access_logger.isEnabledFor(logging.INFO)
-        or signet.handlers != [handler]
+        or len(signet.handlers) != 1
+        or signet.handlers[0] is not handler
         or signet.filters
         or (signet.propagate and logging.root.handlers)
         or handler.level > logging.INFO

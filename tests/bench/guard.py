@@ -47,7 +47,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from api.web.http_protocol import HEADERS_DEADLINE_SECONDS, GuardedHttpToolsProtocol
-from tests.bench.run import LOAD_CORE, REPO, SIGNET_CORE, Scenario, pinned, run_wrk, wait_until_up
+from tests.bench.run import LOAD_CORE, REPO, SIGNET_CORE, Scenario, pinned, run_wrk, running
 from tests.servers import free_port
 
 MB = 1024 * 1024
@@ -84,25 +84,9 @@ class Measured:
 def served(command: list[str], environment: dict[str, str]) -> Iterator[tuple[str, int]]:
     """`command` on a free loopback port, pinned to Signet's core; yields its URL and pid."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="signet-guard-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        pinned(SIGNET_CORE, [*command, "--host", "127.0.0.1", "--port", str(port)]),
-        cwd=REPO,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url, process.pid
-    except BaseException:
-        print(f"server log: {log.name}", file=sys.stderr)
-        raise
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+    launched = pinned(SIGNET_CORE, [*command, "--host", "127.0.0.1", "--port", str(port)])
+    with running(launched, port=port, environment=environment) as process:
+        yield f"http://127.0.0.1:{port}", process.pid
 
 
 def memory_mb(pid: int) -> dict[str, float]:

@@ -13,9 +13,7 @@ the first refusal, so it includes one request's round trip.
 import argparse
 import os
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.bench.run import LOAD_CORE, REPO, fresh_postgres, migrate, serve, wait_until_up
+from tests.bench.run import LOAD_CORE, fresh_postgres, migrate, running, serve
 from tests.servers import free_port
 
 COOKIE = "__Host-signet_session"
@@ -38,18 +36,8 @@ def host(environment: dict[str, str], *, workers: int) -> Iterator[str]:
     port = free_port()
     command = [str(Path(sys.executable).parent / "signet"), "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
-    log = tempfile.NamedTemporaryFile(prefix="signet-revocation-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
+    with running(command, port=port, environment=environment):
+        yield f"http://127.0.0.1:{port}"
 
 
 def cycles(first: str, second: str, count: int) -> list[float]:

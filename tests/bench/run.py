@@ -15,7 +15,6 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from tests.databases import run_on_server
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SIGNET_CORE, LOAD_CORE = "0", "1"
@@ -112,28 +112,34 @@ def serve(
     """A uvicorn process on a free loopback port, pinned to `core`; yields its URL and process."""
     # A port, not a socket handed over with --fd: uvicorn takes such a socket for a UNIX one and
     # leaves Nagle's algorithm on, which adds 40 ms to every response.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     # As `signet serve` runs it: Signet writes its own access line.
     command += ["--no-access-log", "--no-proxy-headers", "--no-server-header"]
     command += ["--log-level", "warning"] + (["--factory"] if factory else [])
-    # The server's own logs (a line per request) go to a file, not into the table.
+    with running(pinned(core, command), port=port, environment=environment) as process:
+        yield f"http://127.0.0.1:{port}", process
+
+
+@contextmanager
+def running(
+    command: list[str], *, port: int, environment: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`command`, a server listening on `port`, until it answers; its output goes to a log file
+    (named if anything fails), not into the table."""
     log = tempfile.NamedTemporaryFile(prefix="signet-bench-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        pinned(core, command), cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT
+        command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        wait_until_up(url, process)
-        yield url, process
+        wait_until_up(f"http://127.0.0.1:{port}", process)
+        yield process
     except BaseException:
         print(f"server log: {log.name}", file=sys.stderr)
         raise
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
         log.close()
 
 
