@@ -22,6 +22,7 @@ from api.web.problems import install_problem_handlers
 from api.web.routes import (
     auth,
     check,
+    email,
     health,
     identities,
     introspect,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(check.router)
     app.include_router(health.router)
     app.include_router(providers.router)
+    app.include_router(email.router)
     app.include_router(identities.router)
     app.include_router(introspect.router)
     app.include_router(sessions.router)
@@ -104,10 +106,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if isinstance(metrics, PrometheusMetrics):
         mount_metrics(app, metrics)
     if settings.is_development:
-        from api.dev import demo, idp, oidc  # never loaded in production
+        from api.dev import demo, idp, mailbox, oidc  # never loaded in production
 
         app.include_router(idp.router)
         app.include_router(oidc.router)
+        app.include_router(mailbox.router)
         demo.mount_demo(app)
     app.openapi = openapi_for(app, cookie_name=settings.session_cookie_name)  # type: ignore[method-assign]
     return app

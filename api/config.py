@@ -8,7 +8,9 @@ from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -21,6 +23,7 @@ from api.auth.providers.config import (
     variables_of,
 )
 from api.environment import check_environment
+from api.mail.smtp import SmtpServer
 from api.urls import is_http_url, is_https_or_loopback, origin, origin_of
 
 logger = logging.getLogger("signet.config")
@@ -111,6 +114,19 @@ class Settings(BaseSettings):
     rate_limit_per_identity: Annotated[int, Field(ge=0)] = 10
     # IPv6 clients are limited per network of this prefix length (one client often has a /64).
     rate_limit_ipv6_prefix: Annotated[int, Field(ge=32, le=128)] = 64
+    # Emailed codes per 15-minute window: to one email from one address, to one email from
+    # anywhere, and from one address to anyone; 0: none.
+    rate_limit_email_per_address_and_email: Annotated[int, Field(ge=0)] = 3
+    rate_limit_email_per_email: Annotated[int, Field(ge=0)] = 5
+    rate_limit_email_per_address: Annotated[int, Field(ge=0)] = 20
+    # The email provider: the server mail goes through (smtp://user:password@host:port, or
+    # smtps://), the sender's address, the name the messages give the site, and deadlines.
+    smtp_url: SecretStr | None = None
+    email_from: str | None = None
+    site_name: str | None = None
+    smtp_timeout: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # How long an emailed code and link work, in seconds.
+    email_code_ttl: Annotated[int, Field(ge=60, le=24 * 60 * 60)] = 10 * 60
     # Addresses or networks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: CommaSeparated = ()
     # Serve Prometheus metrics at /metrics (needs signet[metrics]); keep it off the public path.
@@ -133,6 +149,20 @@ class Settings(BaseSettings):
         if self.cookie_secure and self.cookie_domain is None:
             return f"__Host-{self.cookie_name.removeprefix('__Host-')}"
         return self.cookie_name
+
+    @property
+    def offers_email(self) -> bool:
+        return any(config.kind == "email" for config in self.provider_configs)
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        """Where mail goes; None in development without SIGNET_SMTP_URL (the mailbox page)."""
+        return SmtpServer.parse(self.smtp_url.get_secret_value()) if self.smtp_url else None
+
+    @property
+    def mail_site_name(self) -> str:
+        """How messages name the site: SIGNET_SITE_NAME, else the public URL's host."""
+        return self.site_name or urlsplit(self.public_url or DEV_ORIGIN).hostname or "Signet"
 
     @property
     def serves_docs(self) -> bool:
@@ -179,6 +209,30 @@ class Settings(BaseSettings):
         if value is not None and not _DOMAIN.fullmatch(value):
             raise ValueError("must be a domain like example.com (no scheme, port or path)")
         return value.lstrip(".").lower() if value else None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_a_server(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            SmtpServer.parse(value.get_secret_value())
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _email_from_is_an_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError("must be an email address like no-reply@example.com") from None
+
+    @field_validator("site_name")
+    @classmethod
+    def _site_name_is_one_line(cls, value: str | None) -> str | None:
+        if value is not None and not (0 < len(value.strip()) <= 64 and value.isprintable()):
+            raise ValueError("must be one printable line of at most 64 characters")
+        return value.strip() if value else None
 
     @field_validator("cookie_name")
     @classmethod
@@ -243,11 +297,23 @@ class Settings(BaseSettings):
                 if url is not None and not is_https_or_loopback(url):
                     raise ValueError(f"{name} must use https in production")
         configs = self.provider_configs  # parsed now, so a mistake stops the start
-        redirecting = [c.name for c in configs if c.kind != "persona" and self.providers]
+        redirecting = [c.name for c in configs if c.kind in ("oidc", "github") and self.providers]
         if redirecting and self.public_url is None and not self.is_development:
             raise ValueError(
                 f"SIGNET_PUBLIC_URL is required for the redirect flow of {', '.join(redirecting)}"
             )
+        if any(config.kind == "email" for config in configs) and not self.is_development:
+            missing = [
+                name
+                for name, value in (
+                    ("SIGNET_SMTP_URL", self.smtp_url),
+                    ("SIGNET_EMAIL_FROM", self.email_from),
+                    ("SIGNET_PUBLIC_URL", self.public_url),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(f"the email provider needs {', '.join(missing)}")
         return self
 
     @property
@@ -351,11 +417,13 @@ class Settings(BaseSettings):
             data["secret_key"] = secrets.token_urlsafe(32)
         if not data.get("providers") and not _SINGLE_PROVIDER_FIELDS & data.keys():
             # The built-in identity provider, both ways it speaks: the redirect flow ("dev")
-            # and Persona assertions ("persona", for the curl walk-through).
+            # and Persona assertions ("persona", for the curl walk-through); and codes by email,
+            # delivered to the development mailbox unless SIGNET_SMTP_URL is set.
             development = _development_providers(f"{data['public_url']}/dev-idp")
-            data["providers"] = "dev,persona"
+            data["providers"] = "dev,persona,email"
             data["provider_variables"] = {**development, **data["provider_variables"]}
         data.setdefault("audience", DEV_ORIGIN)
+        data.setdefault("email_from", "signet@example.com")
         return data
 
     @field_validator("secret_key")

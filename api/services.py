@@ -7,6 +7,7 @@ The one module that touches `app.state`. Tests replace a collaborator by buildin
 import asyncio
 import gc
 import logging
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -17,10 +18,11 @@ from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.accounts import Accounts
+from api.auth.email_codes import EmailCodes
 from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
-from api.auth.rate_limit import SignInLimits
+from api.auth.rate_limit import EmailStartLimits, SignInLimits
 from api.auth.revocations import Revocations, revocations_for
 from api.auth.service import AuthService
 from api.auth.session_cache import SessionCache
@@ -28,6 +30,8 @@ from api.auth.sessions import Sessions
 from api.auth.transports import Transports
 from api.clock import Clock, Timer, monotonic, utcnow
 from api.config import Settings
+from api.mail.mailer import Mailer
+from api.mail.smtp import SmtpMailer
 from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
 from api.store.db import create_db_sessions, create_engine
 from api.store.sign_in_writer import SignInWriter
@@ -52,6 +56,24 @@ class Services:
     one_time: OneTimeProofs
     accounts: Accounts
     auth: AuthService
+    mailer: Mailer | None
+    # None unless the email provider is offered.
+    email_codes: EmailCodes | None
+
+
+def new_mailer(settings: Settings) -> Mailer | None:
+    """Where sign-in messages go: SIGNET_SMTP_URL's server, else in development the mailbox
+    page (and the console); None without the email provider."""
+    if not settings.offers_email:
+        return None
+    server = settings.smtp_server
+    if server is not None:
+        # The system's trust store, which honours SSL_CERT_FILE.
+        tls_context = ssl.create_default_context()
+        return SmtpMailer(server, timeout=settings.smtp_timeout, tls_context=tls_context)
+    from api.dev.mailbox import development_outbox  # never loaded in production
+
+    return development_outbox()
 
 
 def new_metrics(settings: Settings) -> Metrics:
@@ -67,9 +89,11 @@ async def open_services(
     metrics: Metrics | None = None,
     http_client: httpx.AsyncClient | None = None,
     provider: Provider | None = None,
+    mailer: Mailer | None = None,
 ) -> AsyncIterator[Services]:
     """Services for `settings`, closed on exit; what is handed in is used and left open
-    (`provider` answers for every configured provider)."""
+    (`provider` answers for every configured provider, `mailer` sends the email provider's
+    messages)."""
     async with AsyncExitStack() as stack:
         engine = create_engine(
             settings.database_url,
@@ -108,7 +132,29 @@ async def open_services(
             per_address=settings.rate_limit_per_address,
             per_identity=settings.rate_limit_per_identity,
             ipv6_prefix=settings.rate_limit_ipv6_prefix,
+            email_starts=EmailStartLimits(
+                per_address_and_email=settings.rate_limit_email_per_address_and_email,
+                per_email=settings.rate_limit_email_per_email,
+                per_address=settings.rate_limit_email_per_address,
+            ),
         )
+        mailer = mailer or new_mailer(settings)
+        email_codes = None
+        if settings.offers_email and mailer is not None:
+            # The settings require both with the email provider (development fills them in).
+            assert settings.public_url is not None
+            assert settings.email_from is not None
+            email_codes = EmailCodes(
+                db_sessions=db_sessions,
+                clock=clock,
+                mailer=mailer,
+                limits=limits,
+                secret_key=settings.secret_key,
+                public_url=settings.public_url,
+                site_name=settings.mail_site_name,
+                sender=settings.email_from,
+                ttl=settings.email_code_ttl,
+            )
         yield Services(
             settings=settings,
             clock=clock,
@@ -131,6 +177,8 @@ async def open_services(
                 metrics=metrics,
                 accounts=accounts,
             ),
+            mailer=mailer,
+            email_codes=email_codes,
         )
 
 
@@ -176,16 +224,18 @@ def lifespan(
 
 
 async def purge_expired_sessions_every(services: Services) -> None:
-    """Delete expired session rows and spent proofs now and then, so they never pile up; each
-    worker may run it."""
+    """Delete expired session rows, spent proofs and emailed codes now and then, so they never
+    pile up; each worker may run it."""
     while True:
         try:
             now = services.clock()
             purged = await services.sessions.purge_expired(now=now)
             forgotten = await services.one_time.purge_expired(now=now)
             await services.limits.purge_expired(now=now)
+            if services.email_codes is not None:
+                forgotten += await services.email_codes.purge_expired(now=now)
             if purged or forgotten:
-                logger.info("purged %d expired sessions, %d spent proofs", purged, forgotten)
+                logger.info("purged %d expired sessions, %d proofs and codes", purged, forgotten)
         except Exception:
             logger.exception("purging expired sessions failed; will try again")
         await asyncio.sleep(services.settings.session_purge_interval)

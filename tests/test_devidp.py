@@ -142,7 +142,7 @@ async def test_the_development_provider_speaks_the_redirect_flow(
     )
     back = await flow_client.get(approved.headers["location"])
 
-    assert [provider["name"] for provider in providers] == ["dev", "persona"]
+    assert [provider["name"] for provider in providers] == ["dev", "persona", "email"]
     assert authorize.status_code == 200
     assert back.status_code == 303
     assert back.headers["location"] == "/"

@@ -1,9 +1,10 @@
 """Rate limits on signing in: per client address before the provider is asked, so that Signet
 cannot be used to flood it, and per email once it is known, so that one account cannot be
-signed in to in a loop.
+signed in to in a loop. Emailed codes are limited when asked for, so that Signet cannot be used
+to flood a mailbox: per (email, address), per email and per address, in 15-minute windows.
 
 Counted in the shared database, so a limit is exact however many workers and hosts there are:
-fixed windows of 60 seconds (each beginning at a whole minute), one statement per attempt. An
+fixed windows (each beginning at a whole multiple of its length), one statement per attempt. An
 IPv6 client is limited by its network (a /64 unless SIGNET_RATE_LIMIT_IPV6_PREFIX says
 otherwise), since one client commonly holds a whole /64.
 """
@@ -11,6 +12,7 @@ otherwise), since one client commonly holds a whole /64.
 import hashlib
 import ipaddress
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +21,7 @@ from api.clock import Clock
 from api.store.rate_limits import count_hit, delete_windows_before
 
 WINDOW_SECONDS = 60
+EMAIL_START_WINDOW_SECONDS = 15 * 60
 
 
 class TooManyRequests(Exception):
@@ -42,12 +45,22 @@ def limited_as(address: str, *, ipv6_prefix: int) -> str:
     return str(ip)
 
 
-def _window_start(at: datetime) -> int:
-    return math.floor(at.timestamp() / WINDOW_SECONDS) * WINDOW_SECONDS
+def _window_start(at: datetime, seconds: int = WINDOW_SECONDS) -> int:
+    return math.floor(at.timestamp() / seconds) * seconds
+
+
+@dataclass(frozen=True, slots=True)
+class EmailStartLimits:
+    """Codes sent per 15-minute window: to one email from one address, to one email, and from
+    one address; 0 turns one off."""
+
+    per_address_and_email: int = 0
+    per_email: int = 0
+    per_address: int = 0
 
 
 class SignInLimits:
-    """The two limits a sign-in passes, in attempts per window; 0 turns one off."""
+    """The limits a sign-in passes, in attempts per window; 0 turns one off."""
 
     def __init__(
         self,
@@ -57,12 +70,14 @@ class SignInLimits:
         per_address: int,
         per_identity: int,
         ipv6_prefix: int = 64,
+        email_starts: EmailStartLimits = EmailStartLimits(),
     ) -> None:
         self._db_sessions = db_sessions
         self._clock = clock
         self._per_address = per_address
         self._per_identity = per_identity
         self._ipv6_prefix = ipv6_prefix
+        self._email_starts = email_starts
 
     async def hit_address(self, address: str) -> None:
         """Count an attempt from `address`, or raise `TooManyRequests`."""
@@ -73,21 +88,30 @@ class SignInLimits:
         """Count an attempt to sign in as `email`, or raise `TooManyRequests`."""
         await self._hit(f"email:{email}", self._per_identity)
 
-    async def _hit(self, what: str, limit: int) -> None:
+    async def hit_email_start(self, *, email: str, address: str) -> None:
+        """Count a code sent to `email` at the request of `address`, or `TooManyRequests`."""
+        limited = limited_as(address, ipv6_prefix=self._ipv6_prefix)
+        limits, window = self._email_starts, EMAIL_START_WINDOW_SECONDS
+        await self._hit(f"email-start:{email} {limited}", limits.per_address_and_email, window)
+        await self._hit(f"email-start-email:{email}", limits.per_email, window)
+        await self._hit(f"email-start-address:{limited}", limits.per_address, window)
+
+    async def _hit(self, what: str, limit: int, window: int = WINDOW_SECONDS) -> None:
         if limit <= 0:
             return
         now = self._clock()
-        window_start = _window_start(now)
+        window_start = _window_start(now, window)
         # A digest: the table holds no addresses or emails.
         key = hashlib.sha256(what.encode()).hexdigest()
         async with self._db_sessions() as db:
             hits = await count_hit(db=db, key=key, window_start=window_start)
             await db.commit()
         if hits > limit:
-            raise TooManyRequests(window_start + WINDOW_SECONDS - now.timestamp())
+            raise TooManyRequests(window_start + window - now.timestamp())
 
     async def purge_expired(self, *, now: datetime) -> None:
-        """Forget the counts of windows that have ended."""
+        """Forget the counts of windows that have ended (the longest window's, too)."""
         async with self._db_sessions() as db:
-            await delete_windows_before(db=db, window_start=_window_start(now))
+            oldest_live = _window_start(now, EMAIL_START_WINDOW_SECONDS)
+            await delete_windows_before(db=db, window_start=oldest_live)
             await db.commit()

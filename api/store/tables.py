@@ -118,3 +118,22 @@ class RateLimitHit(SQLModel, table=True):
     # Seconds since the epoch when the window began.
     window_start: int = Field(primary_key=True)
     hits: int = Field(nullable=False)
+
+
+class EmailCode(SQLModel, table=True):
+    """One sign-in message sent: its code and its link, each kept only as a keyed hash, used at
+    most once (the row is deleted), until `expires_at`."""
+
+    __tablename__ = "email_codes"
+
+    id: str = Field(primary_key=True, max_length=32)
+    # Not a foreign key: whoever asks for a code may not be a user yet.
+    email: str = Field(index=True, max_length=MAX_EMAIL_LENGTH)
+    # None once burned by too many wrong codes for the email (the link still works).
+    code_digest: str | None = Field(default=None, max_length=64)
+    link_digest: str = Field(max_length=64)
+    # Wrong codes tried for the email while this one was live.
+    wrong_codes: int = Field(default=0, nullable=False)
+    return_to: str = Field(max_length=4096)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

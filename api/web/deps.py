@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
+from api.auth.email_codes import EmailCodes
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
 from api.config import Settings
@@ -19,7 +20,7 @@ from api.store.tables import User
 from api.web.client_address import client_address
 from api.web.front import Answer, Asked
 from api.web.middleware.csrf import require_json_body
-from api.web.problems import NotAuthenticated, problem_response
+from api.web.problems import NotAuthenticated, ProblemError, problem_response
 from api.web.schemas import LoginRequest
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -54,6 +55,26 @@ async def get_provider(body: LoginRequest, services: ServicesDep) -> Provider:
 
 
 ProviderDep = Annotated[Provider, Depends(get_provider)]
+
+
+class NoEmailSignIn(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            404,
+            slug="no-email-sign-in",
+            title="Not Found",
+            detail="Signing in by email is not offered here (SIGNET_PROVIDERS has no email).",
+        )
+
+
+async def get_email_codes(services: ServicesDep) -> EmailCodes:
+    """Codes and links sent by email; 404 where the email provider is not offered."""
+    if services.email_codes is None:
+        raise NoEmailSignIn
+    return services.email_codes
+
+
+EmailCodesDep = Annotated[EmailCodes, Depends(get_email_codes)]
 
 
 async def get_client_address(request: Request, services: ServicesDep) -> str:

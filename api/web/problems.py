@@ -14,15 +14,22 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth.accounts import AccountExists, LastIdentity, NoSuchIdentity
+from api.auth.email_codes import CodeRejected
 from api.auth.flows import FlowRefused, InvalidReturnTo
 from api.auth.providers.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     AssertionRejected,
     VerifierUnavailable,
 )
-from api.auth.providers.registry import NoRedirectFlow, ProviderRequired, UnknownProvider
+from api.auth.providers.registry import (
+    NoRedirectFlow,
+    ProviderRequired,
+    TakesNoAssertions,
+    UnknownProvider,
+)
 from api.auth.rate_limit import TooManyRequests
 from api.auth.sessions import NoSuchSession
+from api.mail.mailer import MailUnavailable
 
 logger = logging.getLogger("signet.problems")
 
@@ -149,6 +156,35 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
         ),
         lambda _error: {},
     ),
+    CodeRejected: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "code-rejected",
+            title="Code rejected",
+            status=401,
+            detail="This code or link is wrong, has expired or was used already; ask for a new "
+            "one.",
+        ),
+        lambda _error: {},
+    ),
+    MailUnavailable: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "mail-unavailable",
+            title="Email not sent",
+            status=503,
+            detail="The mail server did not accept the message; check the address, or try "
+            "again shortly.",
+        ),
+        lambda _error: _retry_after(DEFAULT_RETRY_AFTER_SECONDS),
+    ),
+    TakesNoAssertions: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "takes-no-assertions",
+            title="Provider takes no assertions",
+            status=400,
+            detail="This provider signs in with codes sent by email: POST /auth/email/start.",
+        ),
+        lambda _error: {},
+    ),
     TooManyRequests: (
         Problem(
             type=PROBLEM_TYPE_BASE + "too-many-requests",
@@ -253,11 +289,20 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
 }
 
 
-async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
-    # The nearest mapped class, as Starlette chose this handler: subclasses map like their base.
-    mapped = next(cls for cls in type(error).__mro__ if cls in _DOMAIN_PROBLEMS)
+def problem_of(error: Exception) -> tuple[Problem, dict[str, str]] | None:
+    """The problem a domain error is answered with, and its headers; None for other errors."""
+    # The nearest mapped class: subclasses map like their base.
+    mapped = next((cls for cls in type(error).__mro__ if cls in _DOMAIN_PROBLEMS), None)
+    if mapped is None:
+        return None
     problem, headers = _DOMAIN_PROBLEMS[mapped]
-    return problem_response(problem, headers(error))
+    return problem, headers(error)
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    problem_and_headers = problem_of(error)
+    assert problem_and_headers is not None  # Starlette chose this handler for a mapped class
+    return problem_response(*problem_and_headers)
 
 
 _DATABASE_UNAVAILABLE_PROBLEM = Problem(

@@ -3,10 +3,23 @@ token (`auth.transports`), which the layers below render."""
 
 from datetime import datetime
 
-from pydantic import StrictStr
+from pydantic import StrictStr, field_validator
 from sqlmodel import Field, SQLModel
 
+from api.auth.emails import InvalidEmail, normalise_email
+
 MAX_ASSERTION_LENGTH = 8192
+MAX_RETURN_TO_LENGTH = 4096
+# RFC 5321's limits: 64 for the local part, 255 for the domain.
+MAX_EMAIL_INPUT_LENGTH = 320
+
+
+def canonical_email(value: str) -> str:
+    """An email address in Signet's one spelling; ValueError if it is not one."""
+    try:
+        return normalise_email(value)
+    except InvalidEmail:
+        raise ValueError("is not a valid email address") from None
 
 
 class LoginRequest(SQLModel):
@@ -20,6 +33,39 @@ class LoginRequest(SQLModel):
         max_length=32,
         description="The provider that issued the assertion; needed when several are offered.",
     )
+
+
+class EmailStartRequest(SQLModel):
+    """Where to send a sign-in code, and where the link in it returns to."""
+
+    model_config = {"extra": "forbid"}
+
+    email: StrictStr = Field(max_length=MAX_EMAIL_INPUT_LENGTH)
+    return_to: StrictStr | None = Field(
+        default=None,
+        max_length=MAX_RETURN_TO_LENGTH,
+        description="Where the link returns to once signed in: a path here or an allowed origin.",
+    )
+
+    _canonical = field_validator("email")(canonical_email)
+
+
+class EmailCodeRequest(SQLModel):
+    """A code from a sign-in message, and the email it was sent to."""
+
+    model_config = {"extra": "forbid"}
+
+    email: StrictStr = Field(max_length=MAX_EMAIL_INPUT_LENGTH)
+    code: StrictStr = Field(min_length=1, max_length=32, description="Six digits.")
+
+    _canonical = field_validator("email")(canonical_email)
+
+
+class EmailSent(SQLModel):
+    """A sign-in message was accepted for delivery (the same answer for every address)."""
+
+    email: str
+    expires_in: int = Field(description="Seconds the code and link work for.")
 
 
 class ProviderListing(SQLModel):

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 from api.urls import is_http_url, is_https_or_loopback
 
-Kind = Literal["oidc", "github", "persona"]
-KINDS: tuple[Kind, ...] = ("oidc", "github", "persona")
+Kind = Literal["oidc", "github", "persona", "email"]
+KINDS: tuple[Kind, ...] = ("oidc", "github", "persona", "email")
 FIELDS = frozenset(
     {
         "KIND",
@@ -42,10 +42,13 @@ PRESETS: dict[str, dict[str, str]] = {
     },
     "microsoft": {"KIND": "oidc", "DISPLAY_NAME": "Microsoft", "TENANT": "common"},
     "github": {"KIND": "github", "DISPLAY_NAME": "GitHub", "SCOPES": "read:user user:email"},
+    # Configured by the deployment-wide SIGNET_SMTP_URL, SIGNET_EMAIL_FROM and SIGNET_SITE_NAME.
+    "email": {"KIND": "email", "DISPLAY_NAME": "Email"},
 }
 DEFAULT_SCOPES = {"oidc": ("openid", "email", "profile"), "github": ("read:user", "user:email")}
 # Whose email is believed without email_verified: providers that only hand out verified ones.
-TRUSTED_BY_DEFAULT = {"persona": True, "github": True, "oidc": False}
+# Signet checks an email provider's addresses itself.
+TRUSTED_BY_DEFAULT = {"persona": True, "github": True, "oidc": False, "email": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,8 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
     kind = values.get("KIND", "").lower()
     if kind not in KINDS:
         raise ValueError(f"{prefix}KIND must be one of {', '.join(KINDS)}")
+    if (kind == "email") != (name == "email"):
+        raise ValueError(f"{prefix}KIND: the provider named email is the one of kind email")
     issuer = values.get("ISSUER") or None
     tenant = values.get("TENANT") or None
     if tenant is not None and name != "microsoft":

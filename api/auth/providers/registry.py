@@ -36,6 +36,10 @@ class ProviderRequired(Exception):
     """Several providers are offered and the request did not say which."""
 
 
+class TakesNoAssertions(Exception):
+    """The provider named signs in another way (the email provider: with codes)."""
+
+
 class Providers(Mapping[str, Provider]):
     """The offered providers by name, in display order, with their configurations."""
 
@@ -117,10 +121,13 @@ class Providers(Mapping[str, Provider]):
         if name is None:
             if len(self._built) != 1:
                 raise ProviderRequired
-            return next(iter(self._built.values()))[1]
+            name = next(iter(self._built))
         if name not in self._built:
             raise UnknownProvider(name)
-        return self._built[name][1]
+        config, provider = self._built[name]
+        if config.kind == "email":
+            raise TakesNoAssertions(name)
+        return provider
 
 
 def build_providers(
@@ -174,6 +181,10 @@ def _build(
             timeout=settings.verifier_timeout,
             issuer_template=config.issuer_template,
         )
+    if config.kind == "email":
+        from api.auth.providers.email import EmailProvider
+
+        return EmailProvider(config.name)
     if config.kind == "persona":
         assert config.verifier_url is not None  # the provider's configuration guarantees it
         return PersonaProvider(

@@ -1,40 +1,28 @@
-"""The sign-in page for people who arrive without a SPA: one button per provider, no JavaScript."""
+"""The sign-in page for people who arrive without a SPA, no JavaScript: a button per provider,
+and where the email provider is offered, a form to ask for a code and one to enter it."""
 
 from html import escape
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api.auth.emails import InvalidEmail, normalise_email
 from api.auth.flows import checked_return_to
-from api.web.deps import ServicesDep
+from api.web.deps import (
+    ClientAddressDep,
+    EmailCodesDep,
+    ServicesDep,
+    SessionCookieDep,
+    UserAgentDep,
+)
+from api.web.openapi import form_body
+from api.web.pages import error_page, page
 from api.web.problems import problem_responses
+from api.web.routes.email import sign_in_with
 
 router = APIRouter(prefix="/auth", tags=["providers"])
-
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in</title>
-<style>
-body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 24rem; margin: 4rem auto;
-  padding: 0 1rem; }}
-ul {{ list-style: none; padding: 0; }}
-a.button {{ display: block; margin: .5rem 0; padding: .75rem 1rem; border: 1px solid #444;
-  border-radius: .5rem; color: inherit; text-decoration: none; text-align: center; }}
-a.button:focus, a.button:hover {{ outline: 3px solid #36c; }}
-</style>
-</head>
-<body>
-<main>
-<h1>Sign in</h1>
-{body}
-</main>
-</body>
-</html>
-"""
+MAX_FIELD_LENGTH = 4096
 
 
 @router.get(
@@ -46,7 +34,7 @@ a.button:focus, a.button:hover {{ outline: 3px solid #36c; }}
 async def sign_in_page(
     services: ServicesDep, return_to: str | None = Query(default=None, max_length=4096)
 ) -> Response:
-    """A page with a button per provider; with a single one, straight to it."""
+    """A button per provider and the email form; straight to a redirect provider that is alone."""
     target = checked_return_to(return_to, allowed_origins=services.settings.return_to_origins)
     query = urlencode({"return_to": target})
     starts = [
@@ -54,14 +42,115 @@ async def sign_in_page(
         for config in services.providers.configs
         if (start := services.providers.start_url(config.name)) is not None
     ]
-    if len(starts) == 1:
+    offers_email = services.email_codes is not None
+    if len(starts) == 1 and not offers_email:
         return RedirectResponse(starts[0][1], status_code=302)
+    body = ""
     if starts:
         items = "".join(
             f'<li><a class="button" href="{escape(url)}">Sign in with {escape(name)}</a></li>'
             for name, url in starts
         )
         body = f"<ul>{items}</ul>"
-    else:
+    if offers_email:
+        body += _email_form(target)
+    if not body:
         body = "<p>No provider here signs in without the application's own page.</p>"
-    return HTMLResponse(PAGE.format(body=body), headers={"Cache-Control": "no-store"})
+    return page("Sign in", body)
+
+
+@router.post(
+    "/sign-in/email",
+    summary="Email me a sign-in code (the sign-in page's form)",
+    response_class=HTMLResponse,
+    responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
+    openapi_extra=form_body("email"),
+)
+async def email_form(
+    request: Request, codes: EmailCodesDep, address: ClientAddressDep, services: ServicesDep
+) -> Response:
+    """Send a code to the address, and show the form to enter it."""
+    fields = await _form(request)
+    return_to = fields.get("return_to") or "/"
+    try:
+        email = normalise_email(fields.get("email", ""))
+    except InvalidEmail:
+        error = '<p class="error" role="alert">That is not an email address.</p>'
+        return page("Sign in", error + _email_form(return_to), status=422)
+    try:
+        allowed = services.settings.return_to_origins
+        target = checked_return_to(return_to, allowed_origins=allowed)
+        await codes.start(email=email, return_to=target, address=address)
+    except Exception as error:
+        return error_page(error, next_step=_email_form(return_to))
+    minutes = codes.ttl // 60
+    sent = (
+        f"<p>We sent a code to <strong>{escape(email)}</strong>. It works for {minutes} "
+        "minutes; so does the link in the same message.</p>"
+    )
+    return page("Check your email", sent + _code_form(email))
+
+
+@router.post(
+    "/sign-in/email/code",
+    summary="Sign in with an emailed code (the sign-in page's form)",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
+    openapi_extra=form_body("email", "code"),
+)
+async def code_form(
+    request: Request,
+    codes: EmailCodesDep,
+    address: ClientAddressDep,
+    user_agent: UserAgentDep,
+    services: ServicesDep,
+    session_cookie: SessionCookieDep,
+) -> Response:
+    """Check the code, set the session cookie and return to where sign-in began."""
+    fields = await _form(request)
+    try:
+        email = normalise_email(fields.get("email", ""))
+    except InvalidEmail:
+        return page("Sign in", _email_form("/"), status=422)
+    code = fields.get("code", "")
+    try:
+        return await sign_in_with(
+            services,
+            lambda: codes.redeem_code(email=email, code=code),
+            transport=services.transports.cookie,
+            address=address,
+            user_agent=user_agent,
+            replacing=session_cookie,
+            redirect=True,
+        )
+    except Exception as error:
+        again = _code_form(email) + '<p><a href="/auth/sign-in">Ask for a new code</a></p>'
+        return error_page(error, next_step=again)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The first value of each field of a form-encoded body, each cut to a sane length."""
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {name: values[0][:MAX_FIELD_LENGTH] for name, values in fields.items()}
+
+
+def _email_form(return_to: str) -> str:
+    return (
+        '<form method="post" action="/auth/sign-in/email">'
+        '<label for="email">Email address</label>'
+        '<input id="email" name="email" type="email" autocomplete="email" required>'
+        f'<input type="hidden" name="return_to" value="{escape(return_to)}">'
+        '<button type="submit">Email me a code</button></form>'
+    )
+
+
+def _code_form(email: str) -> str:
+    return (
+        '<form method="post" action="/auth/sign-in/email/code">'
+        f'<input type="hidden" name="email" value="{escape(email)}">'
+        '<label for="code">Code</label>'
+        '<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" '
+        'pattern="[0-9 -]*" required autofocus>'
+        '<button type="submit">Sign in</button></form>'
+    )

@@ -1,0 +1,180 @@
+"""Signing in with an email address alone: a six-digit code and a link, sent in one message.
+
+Codes and links come from `secrets` and are kept only as keyed hashes (HMAC with a key derived
+from SIGNET_SECRET_KEY), compared in constant time, used once, and valid for
+SIGNET_EMAIL_CODE_TTL. Each start sends a code of its own and leaves the ones already sent alone
+(so a stranger's start cannot cancel yours); the three newest per email are kept. After
+`WRONG_CODES_TO_BURN` wrong codes for an email, every live code of that email is burned; its
+links still work, since they cannot be guessed.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.auth.providers.base import AssertionRejected, Identity
+from api.auth.rate_limit import SignInLimits
+from api.clock import Clock
+from api.mail.mailer import Mailer
+from api.mail.sign_in_message import sign_in_message
+from api.store.email_codes import (
+    count_wrong_code,
+    delete_expired_codes,
+    find_code,
+    insert_code,
+    live_codes,
+    take_code,
+)
+from api.store.tables import EmailCode
+
+PROVIDER = "email"
+CODES_KEPT_PER_EMAIL = 3
+WRONG_CODES_TO_BURN = 5
+_CODE = re.compile(r"^[0-9]{6}$")
+# What people paste: "123 456", "123-456".
+_CODE_SEPARATORS = re.compile(r"[\s-]")
+_LINK_TOKEN = re.compile(r"^([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$")
+
+
+class CodeRejected(AssertionRejected):
+    """A code or link that is wrong, expired, used or burned: one answer for all of them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """Whom a code or link signs in, and where the browser goes next."""
+
+    identity: Identity
+    return_to: str
+
+
+class EmailCodes:
+    def __init__(
+        self,
+        *,
+        db_sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        mailer: Mailer,
+        limits: SignInLimits,
+        secret_key: SecretStr,
+        public_url: str,
+        site_name: str,
+        sender: str,
+        ttl: int,
+    ) -> None:
+        self._db_sessions = db_sessions
+        self._clock = clock
+        self._mailer = mailer
+        self._limits = limits
+        # A key of its own, so that a hash here is worth nothing anywhere else.
+        self._key = hmac.new(
+            secret_key.get_secret_value().encode(), b"signet.email-codes", hashlib.sha256
+        ).digest()
+        self._public_url = public_url
+        self._site_name = site_name
+        self._sender = sender
+        self.ttl = ttl
+
+    async def start(self, *, email: str, return_to: str, address: str) -> None:
+        """Within the limits, send `email` a new code and link; `MailUnavailable` unless the
+        mail server accepted the message, and then nothing is kept."""
+        await self._limits.hit_email_start(email=email, address=address)
+        now = self._clock()
+        code_id, code, secret = secrets.token_urlsafe(12), _new_code(), secrets.token_urlsafe(32)
+        message = sign_in_message(
+            to=email,
+            sender=self._sender,
+            site_name=self._site_name,
+            code=code,
+            link=f"{self._public_url}/auth/email/verify?token={code_id}.{secret}",
+            minutes=self.ttl // 60,
+            now=now,
+        )
+        await self._mailer.send(message)
+        row = EmailCode(
+            id=code_id,
+            email=email,
+            code_digest=self._digest("code", code_id, code),
+            link_digest=self._digest("link", code_id, secret),
+            return_to=return_to,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.ttl),
+        )
+        async with self._db_sessions() as db:
+            await insert_code(db=db, code=row, keep=CODES_KEPT_PER_EMAIL)
+            await db.commit()
+
+    async def redeem_code(self, *, email: str, code: str) -> Redeemed:
+        """Use up the live code `code` of `email`; `CodeRejected` (counted) if there is none."""
+        now = self._clock()
+        code = _CODE_SEPARATORS.sub("", code)
+        async with self._db_sessions() as db:
+            candidates = await live_codes(db=db, email=email, now=now)
+            # Every candidate is compared, so the time taken says nothing of which matched.
+            matches = [
+                row
+                for row in candidates
+                if hmac.compare_digest(self._digest("code", row.id, code), row.code_digest or "")
+            ]
+            if _CODE.fullmatch(code) and matches:
+                taken = await take_code(db=db, code_id=matches[0].id, now=now, by_code=True)
+                await db.commit()
+                if taken is not None:
+                    return _redeemed(taken)
+                raise CodeRejected("code used or burned by a request just before")
+            await count_wrong_code(db=db, email=email, now=now, burn_at=WRONG_CODES_TO_BURN)
+            await db.commit()
+        raise CodeRejected("wrong, expired, used or burned code")
+
+    async def email_of_link(self, token: str) -> str:
+        """The email a live link signs in, without using it up; else `CodeRejected`."""
+        async with self._db_sessions() as db:
+            row = await self._row_of_link(db, token)
+        return row.email
+
+    async def redeem_link(self, token: str) -> Redeemed:
+        """Use up the live link `token`; else `CodeRejected`."""
+        async with self._db_sessions() as db:
+            row = await self._row_of_link(db, token)
+            taken = await take_code(db=db, code_id=row.id, now=self._clock(), by_code=False)
+            await db.commit()
+        if taken is None:
+            raise CodeRejected("link used by a request just before")
+        return _redeemed(taken)
+
+    async def _row_of_link(self, db: AsyncSession, token: str) -> EmailCode:
+        parsed = _LINK_TOKEN.fullmatch(token)
+        if parsed is None:
+            raise CodeRejected("not a link token")
+        code_id, secret = parsed.groups()
+        row = await find_code(db=db, code_id=code_id, now=self._clock())
+        if row is None:
+            raise CodeRejected("unknown, expired or used link")
+        if not hmac.compare_digest(self._digest("link", row.id, secret), row.link_digest):
+            raise CodeRejected("link does not match")
+        return row
+
+    async def purge_expired(self, *, now: datetime) -> int:
+        """Forget codes that could no longer be used; returns how many."""
+        async with self._db_sessions() as db:
+            purged = await delete_expired_codes(db=db, now=now)
+            await db.commit()
+        return purged
+
+    def _digest(self, kind: str, code_id: str, value: str) -> str:
+        return hmac.new(self._key, f"{kind}:{code_id}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def _redeemed(row: EmailCode) -> Redeemed:
+    identity = Identity(email=row.email, issuer=PROVIDER, subject=row.email, email_verified=True)
+    return Redeemed(identity=identity, return_to=row.return_to)

@@ -1,0 +1,65 @@
+"""The development mailbox: sign-in messages kept in memory (the newest 50, per process) and
+shown at /dev-idp/mailbox, and printed to the console, instead of sent. Development only: the
+one place a code is ever printed."""
+
+import re
+import sys
+from email.message import EmailMessage
+from html import escape
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from api.mail.outbox import Outbox
+from api.web.deps import ServicesDep
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+router = APIRouter(prefix="/dev-idp", include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Development mailbox</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<main><h1>Development mailbox</h1>
+<p>Development only: the messages Signet would have sent, newest first.</p>
+{messages}
+</main></body></html>
+"""
+
+
+def text_of(message: EmailMessage) -> str:
+    """The message's plain-text part."""
+    body = message.get_body(preferencelist=("plain",))
+    return body.get_content() if body is not None else ""
+
+
+def _print(message: EmailMessage) -> None:
+    print(
+        f"\n--- mail to {message['To']}: {message['Subject']}\n{text_of(message)}---\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _linked(text: str) -> str:
+    return _URL.sub(lambda found: f'<a href="{found[0]}">{found[0]}</a>', text)
+
+
+def development_outbox() -> Outbox:
+    return Outbox(on_send=_print)
+
+
+@router.get("/mailbox")
+async def mailbox(services: ServicesDep) -> HTMLResponse:
+    outbox = services.mailer
+    messages = list(reversed(outbox.messages)) if isinstance(outbox, Outbox) else []
+    shown = "".join(
+        f"<article><h2>{escape(str(message['Subject']))}</h2>"
+        f"<p>To {escape(str(message['To']))}, {escape(str(message['Date']))}</p>"
+        f"<pre>{_linked(escape(text_of(message), quote=False))}</pre></article>"
+        for message in messages
+    )
+    return HTMLResponse(
+        PAGE.format(messages=shown or "<p>No messages yet.</p>"),
+        headers={"Cache-Control": "no-store"},
+    )
