@@ -50,6 +50,9 @@ def settings(database_url: str) -> Settings:
         # Off unless a test is about them: many tests sign in again and again from one address.
         rate_limit_per_address=0,
         rate_limit_per_identity=0,
+        rate_limit_email_per_address_and_email=0,
+        rate_limit_email_per_email=0,
+        rate_limit_email_per_address=0,
         # The suite reads the OpenAPI document; production's default (off) has its own test.
         docs=True,
     )
