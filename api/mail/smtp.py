@@ -105,7 +105,8 @@ class SmtpMailer:
                 await aiosmtplib.send(
                     message,
                     hostname=server.host,
-                    port=server.port,
+                    # aiosmtplib takes a connected socket or a port, not both.
+                    port=None if sock else server.port,
                     sock=sock,
                     username=server.username,
                     password=server.password.get_secret_value() if server.password else None,
