@@ -278,7 +278,7 @@ def _with_services(settings: Settings, action: Callable[[Services], Awaitable[in
 def _check_providers(_arguments: argparse.Namespace, settings: Settings) -> int:
     async def action(services: Services) -> int:
         verdicts = await check_providers(
-            settings, client=services.http_client, clock=services.clock
+            settings, client=services.http_client, clock=services.clock, mailer=services.mailer
         )
         for verdict in verdicts:
             print(f"{verdict.provider}: {'ok' if verdict.usable else 'UNUSABLE'}: {verdict.detail}")

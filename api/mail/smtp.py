@@ -123,6 +123,33 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
             raise self._unavailable(_first_line(error)) from None
 
+    async def check(self) -> str:
+        """Connect, secure and log in as sending would, then quit without sending; says how it
+        went, or `MailUnavailable`."""
+        server = self._server
+        client = aiosmtplib.SMTP(
+            hostname=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password.get_secret_value() if server.password else None,
+            use_tls=server.implicit_tls,
+            start_tls=_starttls(server),
+            tls_context=self._tls_context,
+            timeout=self._timeout,
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                await client.connect()
+                secured = client.get_transport_info("sslcontext") is not None
+                await client.quit()
+        except TimeoutError:
+            raise self._unavailable("no answer within SIGNET_SMTP_TIMEOUT") from None
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
+            raise self._unavailable(_first_line(error)) from None
+        how = "TLS" if secured else "no TLS (loopback)"
+        logged_in = ", logged in" if server.username else ""
+        return f"SMTP server {server.host}:{server.port} answers, {how}{logged_in}"
+
     def _unavailable(self, reason: str) -> MailUnavailable:
         # The server and why, never the message or its recipient.
         server = self._server

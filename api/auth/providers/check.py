@@ -9,6 +9,8 @@ from api.auth.providers.config import ProviderConfig
 from api.auth.providers.jwks import ProviderKeys
 from api.clock import Clock
 from api.config import Settings
+from api.mail.mailer import Mailer, MailUnavailable
+from api.mail.smtp import SmtpMailer
 from api.urls import is_https_or_loopback
 
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
@@ -22,19 +24,28 @@ class Verdict:
 
 
 async def check_providers(
-    settings: Settings, *, client: httpx.AsyncClient, clock: Clock
+    settings: Settings, *, client: httpx.AsyncClient, clock: Clock, mailer: Mailer | None
 ) -> list[Verdict]:
     """Each provider's verdict, in display order: OpenID providers by their discovery document
-    and keys, fetched now."""
+    and keys, fetched now; the email provider by greeting its SMTP server."""
     verdicts = []
     for config in settings.provider_configs:
         try:
-            detail = await _check(config, settings=settings, client=client, clock=clock)
-        except VerificationError as failure:
+            if config.kind == "email":
+                detail = await _check_mail(mailer)
+            else:
+                detail = await _check(config, settings=settings, client=client, clock=clock)
+        except (VerificationError, MailUnavailable) as failure:
             verdicts.append(Verdict(config.name, False, str(failure)))
         else:
             verdicts.append(Verdict(config.name, True, detail))
     return verdicts
+
+
+async def _check_mail(mailer: Mailer | None) -> str:
+    if isinstance(mailer, SmtpMailer):
+        return await mailer.check()
+    return "the development mailbox (nothing is sent)"
 
 
 async def _check(

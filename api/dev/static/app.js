@@ -21,6 +21,7 @@ const SIGN_IN_ERRORS = {
 };
 
 let providers = []; // from GET /auth/providers
+let codeSentTo = null; // the address Signet emailed a code to, as Signet spelled it
 
 async function problemOf(response) {
   // Signet's errors are RFC 9457 problems: `detail` says in words what happened and what to do.
@@ -54,6 +55,32 @@ async function logIn(assertion) {
     credentials: "include",
     headers: JSON_HEADERS,
     body: JSON.stringify(body),
+  });
+  if (!response.ok) throw await problemOf(response);
+  return response.json();
+}
+
+// Signing in with a code by email: Signet mails a code and a link in one message. The link
+// signs in whichever browser opens it and comes back to return_to; this page asks for the code.
+async function emailCode(email) {
+  const response = await fetch(`${SIGNET}/auth/email/start`, {
+    method: "POST",
+    credentials: "include",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ email, return_to: location.pathname }),
+  });
+  // 202 only once the mail server accepted the message.
+  if (!response.ok) throw await problemOf(response);
+  return response.json(); // { email, expires_in }
+}
+
+async function verifyCode(email, code) {
+  // As POST /auth/login: the user, and the session cookie.
+  const response = await fetch(`${SIGNET}/auth/email/verify`, {
+    method: "POST",
+    credentials: "include",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ email, code }),
   });
   if (!response.ok) throw await problemOf(response);
   return response.json();
@@ -101,6 +128,8 @@ function showUser(user) {
   $("id_logout").hidden = !user;
   $("id_login").hidden = Boolean(user);
   $("id_signin_form").hidden = true;
+  $("id_email_code_form").hidden = true;
+  $("id_code_form").hidden = true;
   $("id_providers").hidden = true;
   showSessions(user);
 }
@@ -126,9 +155,14 @@ function showError(message) {
   $("id_error").hidden = !message;
 }
 
-$("id_login").addEventListener("click", () => {
+$("id_login").addEventListener("click", async () => {
   showError(null);
+  await providersListed; // "Sign in" may show (after /auth/me) before the list is in
   showProviders();
+  if (providers.some((provider) => provider.kind === "email")) {
+    $("id_email_code_form").hidden = false;
+    $("id_code_email").focus();
+  }
   if (providers.some((provider) => provider.kind === "persona")) {
     $("id_signin_form").hidden = false;
     $("id_email").focus();
@@ -145,6 +179,34 @@ $("id_signin_form").addEventListener("submit", async (event) => {
   }
 });
 
+$("id_email_code_form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError(null);
+  try {
+    const sent = await emailCode($("id_code_email").value);
+    codeSentTo = sent.email;
+    const minutes = Math.round(sent.expires_in / 60);
+    $("id_code_sent").textContent = `We sent a code to ${sent.email}. It works for ${minutes} ` +
+      "minutes; so does the link in the same message.";
+    $("id_email_code_form").hidden = true;
+    $("id_code_form").hidden = false;
+    $("id_code").focus();
+  } catch (error) {
+    showError(error.message);
+  }
+});
+
+$("id_code_form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError(null);
+  try {
+    showUser(await verifyCode(codeSentTo, $("id_code").value));
+  } catch (error) {
+    showError(error.message);
+    $("id_code").select();
+  }
+});
+
 $("id_logout").addEventListener("click", async () => {
   await logOut();
   showUser(null);
@@ -157,7 +219,7 @@ if (signInError) {
   history.replaceState(null, "", location.pathname);
 }
 
-fetch(`${SIGNET}/auth/providers`)
+const providersListed = fetch(`${SIGNET}/auth/providers`)
   .then((response) => (response.ok ? response.json() : []))
   .then((listed) => { providers = listed; }, () => {});
 currentUser().then(showUser, () => showUser(null));

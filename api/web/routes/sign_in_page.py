@@ -151,6 +151,6 @@ def _code_form(email: str) -> str:
         f'<input type="hidden" name="email" value="{escape(email)}">'
         '<label for="code">Code</label>'
         '<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" '
-        'pattern="[0-9 -]*" required autofocus>'
+        'pattern="[0-9 \\-]*" required autofocus>'
         '<button type="submit">Sign in</button></form>'
     )
