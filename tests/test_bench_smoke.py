@@ -61,3 +61,14 @@ def test_the_provider_deadline_runs_and_says_whether_it_held() -> None:
     output = bench("deadline", "--timeout", "0.5", "--logins", "2")
 
     assert "2 logins answered [503]" in output
+
+
+def test_the_email_start_bench_runs_and_prints_both_kinds() -> None:
+    output = bench("email_start", "--count", "5", "--warm-up", "1", "--report-only")
+
+    rows = [line for line in output.splitlines() if line.startswith("| SQLite |")]
+    assert [(row.split("|")[2].strip(), row.split("|")[3].strip()) for row in rows] == [
+        ("known", "5"),
+        ("unknown", "5"),
+    ]
+    assert "SQLite: medians (known - unknown) / unknown = " in output

@@ -17,6 +17,8 @@ from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_PROVIDER_UNUSABLE, EXIT_UNU
 from api.config import get_settings
 from api.store.db import create_db_sessions, create_engine
 from api.store.sign_in_writer import Login, write_sign_ins
+from tests.servers import free_port
+from tests.smtp_server import SmtpSink
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
 
@@ -153,6 +155,28 @@ def test_providers_check_says_per_provider_what_is_wrong(
     assert code == EXIT_PROVIDER_UNUSABLE
     assert lines[0] == "corp: ok: issuer https://sso.corp.example, 1 signing key"
     assert lines[1].startswith("other: UNUSABLE: discovery: issuer 'https://impostor.example'")
+
+
+def test_providers_check_greets_the_smtp_server_and_sends_nothing(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNET_PROVIDERS", "email")
+    monkeypatch.setenv("SIGNET_PUBLIC_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("SIGNET_EMAIL_FROM", "no-reply@example.com")
+    with SmtpSink() as sink:
+        monkeypatch.setenv("SIGNET_SMTP_URL", f"smtp://127.0.0.1:{sink.port}")
+        get_settings.cache_clear()
+        answering = main(["providers", "check"])
+    monkeypatch.setenv("SIGNET_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    down = main(["providers", "check"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert answering == EXIT_OK
+    assert lines[0] == f"email: ok: SMTP server 127.0.0.1:{sink.port} answers, no TLS (loopback)"
+    assert sink.messages == []
+    assert down == EXIT_PROVIDER_UNUSABLE
+    assert lines[1].startswith("email: UNUSABLE: SMTPConnectError")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ import ipaddress
 import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -96,14 +97,30 @@ class SmtpMailer:
         self._open_socket = open_socket
 
     async def send(self, message: EmailMessage) -> None:
+        async with self._connected() as client:
+            await client.send_message(message)
+
+    async def check(self) -> str:
+        """Connect, secure and log in as sending would, then quit without sending; says how it
+        went, or `MailUnavailable`."""
+        async with self._connected() as client:
+            secured = client.get_transport_info("sslcontext") is not None
         server = self._server
+        how = "TLS" if secured else "no TLS (loopback)"
+        logged_in = ", logged in" if server.username else ""
+        return f"SMTP server {server.host}:{server.port} answers, {how}{logged_in}"
+
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """A client connected, secured and logged in, quit on exit, all within the deadline;
+        every failure is `MailUnavailable`."""
+        server = self._server
+        sock = None
         try:
             async with asyncio.timeout(self._timeout):
-                sock = None
                 if self._open_socket is not None:
                     sock = await self._open_socket(server.host, server.port)
-                await aiosmtplib.send(
-                    message,
+                client = aiosmtplib.SMTP(
                     hostname=server.host,
                     # aiosmtplib takes a connected socket or a port, not both.
                     port=None if sock else server.port,
@@ -115,6 +132,8 @@ class SmtpMailer:
                     tls_context=self._tls_context,
                     timeout=self._timeout,
                 )
+                async with client:
+                    yield client
         except TimeoutError:
             raise self._unavailable("no answer within SIGNET_SMTP_TIMEOUT") from None
         except aiosmtplib.SMTPRecipientsRefused as refused:
@@ -122,33 +141,9 @@ class SmtpMailer:
             raise self._unavailable(f"recipient refused ({codes})") from None
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
             raise self._unavailable(_first_line(error)) from None
-
-    async def check(self) -> str:
-        """Connect, secure and log in as sending would, then quit without sending; says how it
-        went, or `MailUnavailable`."""
-        server = self._server
-        client = aiosmtplib.SMTP(
-            hostname=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password.get_secret_value() if server.password else None,
-            use_tls=server.implicit_tls,
-            start_tls=_starttls(server),
-            tls_context=self._tls_context,
-            timeout=self._timeout,
-        )
-        try:
-            async with asyncio.timeout(self._timeout):
-                await client.connect()
-                secured = client.get_transport_info("sslcontext") is not None
-                await client.quit()
-        except TimeoutError:
-            raise self._unavailable("no answer within SIGNET_SMTP_TIMEOUT") from None
-        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
-            raise self._unavailable(_first_line(error)) from None
-        how = "TLS" if secured else "no TLS (loopback)"
-        logged_in = ", logged in" if server.username else ""
-        return f"SMTP server {server.host}:{server.port} answers, {how}{logged_in}"
+        finally:
+            if sock is not None:  # closed with the connection, unless it failed first
+                sock.close()
 
     def _unavailable(self, reason: str) -> MailUnavailable:
         # The server and why, never the message or its recipient.
