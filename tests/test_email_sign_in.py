@@ -529,3 +529,12 @@ async def test_development_shows_messages_in_the_mailbox_and_prints_them(
     assert code[1] in mailbox.text
     assert "Sign in to 127.0.0.1" in mailbox.text
     assert '<a href="http://127.0.0.1:8000/auth/email/verify?token=' in mailbox.text
+
+
+async def test_a_method_the_path_lacks_is_told_every_method_it_has(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.put("/auth/email/verify")
+
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD, POST"

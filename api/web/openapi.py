@@ -31,11 +31,17 @@ def openapi_for(app: FastAPI, *, cookie_name: str) -> Callable[[], dict[str, Any
     return openapi
 
 
+# Marks (in `openapi_extra`) a route a browser reaches from a form or a link, whose errors are
+# pages for people as well as problems for programs.
+ERRORS_AS_PAGES = "x-signet-errors-as-pages"
+
+
 def _errors_as_problems(schema: dict[str, Any]) -> None:
     # FastAPI files every documented response under the route's media type (JSON, or HTML for
     # the sign-in page); errors are problems whatever the route answers otherwise.
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
+            as_pages = operation.pop(ERRORS_AS_PAGES, False)
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status[0] in "45" and content:
@@ -43,11 +49,15 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                         "application/json" if "application/json" in content else next(iter(content))
                     )
                     response["content"] = {PROBLEM_MEDIA_TYPE: content[media]}
+                    if as_pages:
+                        response["content"]["text/html"] = {"schema": {"type": "string"}}
 
 
-def form_body(*required: str) -> dict[str, Any]:
-    """`openapi_extra` for a route that reads a form-encoded body with these string fields."""
+def form_body(*required: str, errors_as_pages: bool = False) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads a form-encoded body with these string fields (and
+    answers errors as pages too, for a browser's form)."""
     return {
+        ERRORS_AS_PAGES: errors_as_pages,
         "requestBody": {
             "required": True,
             "content": {
@@ -59,5 +69,5 @@ def form_body(*required: str) -> dict[str, Any]:
                     }
                 }
             },
-        }
+        },
     }

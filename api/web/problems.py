@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from api.auth.accounts import AccountExists, LastIdentity, NoSuchIdentity
 from api.auth.email_codes import CodeRejected
@@ -335,10 +336,27 @@ DATABASE_UNAVAILABLE = (
 )
 
 
-async def _http_exception(_request: Request, error: Exception) -> JSONResponse:
+async def _http_exception(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     detail = error.detail if isinstance(error.detail, str) else None
-    return problem_response(_status_problem(error.status_code, detail), error.headers)
+    headers = error.headers
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return problem_response(_status_problem(error.status_code, detail), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette names only the first route's,
+    and GET and POST /auth/email/verify are two routes)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if (
+            isinstance(route, Route)
+            and route.methods
+            and route.matches(request.scope)[0] != Match.NONE
+        ):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -40,7 +40,9 @@ class EmailStartRequest(SQLModel):
 
     model_config = {"extra": "forbid"}
 
-    email: StrictStr = Field(max_length=MAX_EMAIL_INPUT_LENGTH)
+    email: StrictStr = Field(
+        min_length=3, max_length=MAX_EMAIL_INPUT_LENGTH, schema_extra={"format": "email"}
+    )
     return_to: StrictStr | None = Field(
         default=None,
         max_length=MAX_RETURN_TO_LENGTH,
@@ -55,7 +57,9 @@ class EmailCodeRequest(SQLModel):
 
     model_config = {"extra": "forbid"}
 
-    email: StrictStr = Field(max_length=MAX_EMAIL_INPUT_LENGTH)
+    email: StrictStr = Field(
+        min_length=3, max_length=MAX_EMAIL_INPUT_LENGTH, schema_extra={"format": "email"}
+    )
     code: StrictStr = Field(min_length=1, max_length=32, description="Six digits.")
 
     _canonical = field_validator("email")(canonical_email)

@@ -22,13 +22,13 @@ from api.web.deps import (
     SessionCookieDep,
     UserAgentDep,
 )
-from api.web.openapi import form_body
+from api.web.openapi import ERRORS_AS_PAGES, form_body
 from api.web.pages import error_page, page, wants_html
 from api.web.problems import problem_responses
 from api.web.schemas import EmailCodeRequest, EmailSent, EmailStartRequest
 
 router = APIRouter(prefix="/auth/email", tags=["email"])
-CODE_ERRORS = problem_responses(401, 403, 404, 413, 415, 422, 429, 503)
+CODE_ERRORS = problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 503)
 MAX_LINK_TOKEN_LENGTH = 128
 START_AGAIN = '<p><a href="/auth/sign-in">Sign in again</a></p>'
 
@@ -108,6 +108,7 @@ async def token(
     summary="The page a sign-in link opens",
     response_class=Response,
     responses={200: {"content": {"text/html": {}}}, **problem_responses(401, 404, 422)},
+    openapi_extra={ERRORS_AS_PAGES: True},
 )
 async def link_page(
     request: Request,
@@ -138,7 +139,7 @@ async def link_page(
     status_code=303,
     response_class=RedirectResponse,
     responses=problem_responses(401, 403, 404, 413, 429, 503),
-    openapi_extra=form_body("token"),
+    openapi_extra=form_body("token", errors_as_pages=True),
 )
 async def link(
     request: Request,

@@ -64,7 +64,7 @@ async def sign_in_page(
     summary="Email me a sign-in code (the sign-in page's form)",
     response_class=HTMLResponse,
     responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
-    openapi_extra=form_body("email"),
+    openapi_extra=form_body("email", errors_as_pages=True),
 )
 async def email_form(
     request: Request, codes: EmailCodesDep, address: ClientAddressDep, services: ServicesDep
@@ -97,7 +97,7 @@ async def email_form(
     status_code=303,
     response_class=RedirectResponse,
     responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
-    openapi_extra=form_body("email", "code"),
+    openapi_extra=form_body("email", "code", errors_as_pages=True),
 )
 async def code_form(
     request: Request,
