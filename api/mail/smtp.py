@@ -27,6 +27,7 @@ logger = logging.getLogger("signet.mail")
 
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 # Opens a connected socket to (host, port): a test's way to reach a name it maps to loopback.
+# The connection closes the socket; one it never took over stays the opener's to close.
 OpenSocket = Callable[[str, int], Awaitable[socket.socket]]
 
 
@@ -141,9 +142,6 @@ class SmtpMailer:
             raise self._unavailable(f"recipient refused ({codes})") from None
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as error:
             raise self._unavailable(_first_line(error)) from None
-        finally:
-            if sock is not None:  # closed with the connection, unless it failed first
-                sock.close()
 
     def _unavailable(self, reason: str) -> MailUnavailable:
         # The server and why, never the message or its recipient.
