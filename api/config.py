@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     rate_limit_email_per_address_and_email: Annotated[int, Field(ge=0)] = 3
     rate_limit_email_per_email: Annotated[int, Field(ge=0)] = 5
     rate_limit_email_per_address: Annotated[int, Field(ge=0)] = 20
+    # Codes tried per email per hour, right or wrong (five wrong ones burn the codes already).
+    rate_limit_email_code_attempts: Annotated[int, Field(ge=0)] = 10
     # The email provider: the server mail goes through (smtp://user:password@host:port, or
     # smtps://), the sender's address, the name the messages give the site, and deadlines.
     smtp_url: SecretStr | None = None
@@ -158,6 +160,12 @@ class Settings(BaseSettings):
     def smtp_server(self) -> SmtpServer | None:
         """Where mail goes; None in development without SIGNET_SMTP_URL (the mailbox page)."""
         return SmtpServer.parse(self.smtp_url.get_secret_value()) if self.smtp_url else None
+
+    @property
+    def public_path(self) -> str:
+        """The path under which browsers reach Signet ("" at the root): its pages' links start
+        with it."""
+        return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
 
     @property
     def mail_site_name(self) -> str:
@@ -217,15 +225,25 @@ class Settings(BaseSettings):
             SmtpServer.parse(value.get_secret_value())
         return value
 
+    @field_validator("smtp_url", "email_from", "site_name", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("email_from")
     @classmethod
     def _email_from_is_an_address(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        message = "must be a bare address like no-reply@example.com, its local part ASCII"
         try:
-            return validate_email(value.strip(), check_deliverability=False).normalized
+            validated = validate_email(value.strip(), check_deliverability=False)
         except EmailNotValidError:
-            raise ValueError("must be an email address like no-reply@example.com") from None
+            raise ValueError(message) from None
+        # As it goes on the wire: every server takes an ASCII sender (the domain in IDNA).
+        if validated.ascii_email is None:
+            raise ValueError(message)
+        return validated.ascii_email
 
     @field_validator("site_name")
     @classmethod
@@ -384,8 +402,10 @@ class Settings(BaseSettings):
 
     @property
     def trusted_origins(self) -> frozenset[str]:
-        """Origins whose pages may send state-changing requests: the audience and the allowed."""
-        return frozenset((self.audience, *self.allowed_origins))
+        """Origins whose pages may send state-changing requests: the audience, Signet's own
+        (its pages' forms, behind a proxy that may not say the scheme) and the allowed."""
+        own = (origin_of(self.public_url),) if self.public_url else ()
+        return frozenset((self.audience, *own, *self.allowed_origins))
 
     @model_validator(mode="before")
     @classmethod

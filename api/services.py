@@ -22,7 +22,7 @@ from api.auth.email_codes import EmailCodes
 from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
-from api.auth.rate_limit import EmailStartLimits, SignInLimits
+from api.auth.rate_limit import EmailLimits, SignInLimits
 from api.auth.revocations import Revocations, revocations_for
 from api.auth.service import AuthService
 from api.auth.session_cache import SessionCache
@@ -132,10 +132,11 @@ async def open_services(
             per_address=settings.rate_limit_per_address,
             per_identity=settings.rate_limit_per_identity,
             ipv6_prefix=settings.rate_limit_ipv6_prefix,
-            email_starts=EmailStartLimits(
+            email_limits=EmailLimits(
                 per_address_and_email=settings.rate_limit_email_per_address_and_email,
                 per_email=settings.rate_limit_email_per_email,
                 per_address=settings.rate_limit_email_per_address,
+                code_attempts_per_email=settings.rate_limit_email_code_attempts,
             ),
         )
         mailer = mailer or new_mailer(settings)

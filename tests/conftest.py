@@ -53,6 +53,7 @@ def settings(database_url: str) -> Settings:
         rate_limit_email_per_address_and_email=0,
         rate_limit_email_per_email=0,
         rate_limit_email_per_address=0,
+        rate_limit_email_code_attempts=0,
         # The suite reads the OpenAPI document; production's default (off) has its own test.
         docs=True,
     )

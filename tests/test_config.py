@@ -276,3 +276,64 @@ def test_plain_http_cookies_in_production_start_with_a_loud_warning(
     create_app()
 
     assert "SIGNET_COOKIE_SECURE=false in production" in caplog.text
+
+
+EMAIL = {
+    "SIGNET_ENV": "production",
+    "SIGNET_SECRET_KEY": LONG_KEY,
+    "SIGNET_PROVIDERS": "email",
+    "SIGNET_PUBLIC_URL": "https://auth.example.com",
+    "SIGNET_SMTP_URL": "smtp://signet:secret@smtp.example.com",
+    "SIGNET_EMAIL_FROM": "no-reply@example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SIGNET_SMTP_URL", None, "the email provider needs SIGNET_SMTP_URL"),
+        ("SIGNET_SMTP_URL", "", "the email provider needs SIGNET_SMTP_URL"),
+        ("SIGNET_EMAIL_FROM", None, "the email provider needs SIGNET_EMAIL_FROM"),
+        ("SIGNET_SMTP_URL", "http://smtp.example.com", "SIGNET_SMTP_URL: must be smtp://"),
+        ("SIGNET_SMTP_URL", "smtp://u:pa/ss@smtp.example.com", "percent-encode"),
+        ("SIGNET_SMTP_URL", "smtp://smtp.example.com:99999", "a number from 1 to 65535"),
+        ("SIGNET_SMTP_URL", "smtp://[::1", "SIGNET_SMTP_URL: must be smtp://"),
+        ("SIGNET_EMAIL_FROM", "Example <no-reply@example.com>", "must be a bare address"),
+        ("SIGNET_EMAIL_FROM", "nö-reply@example.com", "its local part ASCII"),
+        ("SIGNET_SITE_NAME", "Example\nBcc: x@example.com", "SIGNET_SITE_NAME: must be one"),
+        ("SIGNET_PROVIDER_EMAIL_KIND", "oidc", "the provider named email is the one of kind"),
+    ],
+)
+def test_the_email_provider_refuses_settings_it_cannot_send_with(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str | None, message: str
+) -> None:
+    for key, default in EMAIL.items():
+        monkeypatch.setenv(key, default)
+    if value is None:
+        monkeypatch.delenv(name)
+    else:
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(InvalidSettings) as invalid:
+        get_settings()
+
+    assert message in str(invalid.value)
+    assert "secret" not in str(invalid.value)
+
+
+def test_the_email_provider_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in EMAIL.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SIGNET_SMTP_URL", "smtps://me%40example.com:p%2Fss@mail.example.com")
+    monkeypatch.setenv("SIGNET_EMAIL_FROM", "no-reply@exämple.com")
+
+    settings = get_settings()
+    server = settings.smtp_server
+
+    assert server is not None
+    assert (server.host, server.port, server.implicit_tls) == ("mail.example.com", 465, True)
+    assert server.username == "me@example.com"
+    assert server.password is not None
+    assert server.password.get_secret_value() == "p/ss"
+    assert settings.email_from == "no-reply@xn--exmple-cua.com"  # as it goes on the wire
+    assert settings.mail_site_name == "auth.example.com"

@@ -2,17 +2,22 @@
 
 The messages go to an outbox here (tests/test_smtp.py sends them to a real SMTP server)."""
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.auth.email_codes import ATTEMPTS_PER_CODE
 from api.config import Settings
 from api.mail.outbox import Outbox
+from api.store.db import create_db_sessions
+from api.store.email_codes import claim_attempt, insert_code
 from api.store.tables import EmailCode, IdentityRow, User
 from api.testing import FakeClock
 from tests.apps import APP_ORIGIN, serving
@@ -53,6 +58,8 @@ async def client(
     marker = request.node.get_closest_marker("settings")
     changes = marker.kwargs if marker is not None else {}
     async with serving(email_settings(settings, **changes), clock=clock, mailer=outbox) as client:
+        # As a browser on the app's page says where a post comes from (Signet's forms need it).
+        client.headers["Origin"] = APP_ORIGIN
         yield client
 
 
@@ -280,10 +287,17 @@ async def test_the_link_button_is_refused_from_another_site_and_stays_usable(
     forged = await client.post(
         "/auth/email/link", data={"token": token}, headers={"Origin": "https://evil.example"}
     )
-    mine = await client.post("/auth/email/link", data={"token": token})
+    nulled = await client.post(
+        "/auth/email/link", data={"token": token}, headers={"Origin": "null"}
+    )
+    del client.headers["Origin"]
+    unsaid = await client.post("/auth/email/link", data={"token": token})
+    same_origin = await client.post(
+        "/auth/email/link", data={"token": token}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
 
-    assert forged.status_code == 403
-    assert mine.status_code == 303
+    assert [forged.status_code, nulled.status_code, unsaid.status_code] == [403, 403, 403]
+    assert same_origin.status_code == 303
 
 
 @pytest.mark.parametrize(
@@ -538,3 +552,130 @@ async def test_a_method_the_path_lacks_is_told_every_method_it_has(
 
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"
+
+
+async def test_concurrent_attempts_compare_at_most_five_times_with_a_code(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    db_sessions = create_db_sessions(engine)
+    now = clock()
+    async with db_sessions() as db:
+        await insert_code(db=db, code=a_code("only", now), keep=3, attempts=ATTEMPTS_PER_CODE)
+        await db.commit()
+
+    async def attempt() -> int:
+        async with db_sessions() as db:
+            claimed = await claim_attempt(db=db, email=EDITH, now=now, attempts=ATTEMPTS_PER_CODE)
+            await db.commit()
+        return len(claimed)
+
+    compared = await asyncio.gather(*(attempt() for _ in range(20)))
+
+    assert sum(compared) == ATTEMPTS_PER_CODE
+
+
+async def test_concurrent_starts_keep_three_codes(engine: AsyncEngine, clock: FakeClock) -> None:
+    db_sessions = create_db_sessions(engine)
+
+    async def keep(number: int) -> None:
+        async with db_sessions() as db:
+            code = a_code(f"code{number}", clock() + timedelta(seconds=number))
+            await insert_code(db=db, code=code, keep=3, attempts=ATTEMPTS_PER_CODE)
+            await db.commit()
+
+    await asyncio.gather(*(keep(number) for number in range(12)))
+
+    async with db_sessions() as db:
+        assert await count_rows(db, EmailCode) == 3
+
+
+def a_code(code_id: str, at: datetime) -> EmailCode:
+    return EmailCode(
+        id=code_id,
+        email=EDITH,
+        code_digest="0" * 64,
+        link_digest="1" * 64,
+        return_to="/",
+        created_at=at,
+        expires_at=at + timedelta(minutes=10),
+    )
+
+
+@pytest.mark.settings(rate_limit_email_code_attempts=3)
+async def test_codes_tried_per_email_are_limited_so_new_codes_bring_no_new_guesses(
+    client: httpx.AsyncClient, outbox: Outbox
+) -> None:
+    await start(client)
+    code = code_of(outbox.messages[0])
+
+    tries = [(await verify(client, wrong(code))).status_code for _ in range(3)]
+    right = await verify(client, code)
+
+    assert tries == [401, 401, 401]
+    assert right.status_code == 429
+    assert "retry-after" in right.headers
+
+
+async def test_the_link_button_works_where_signet_and_the_app_have_different_origins(
+    settings: Settings, engine: AsyncEngine, clock: FakeClock, outbox: Outbox
+) -> None:
+    # The audience is the app's origin; Signet is reached at its own, behind a proxy that
+    # forwards plain HTTP (so the request's own scheme and host do not say it).
+    apart = email_settings(settings, public_url="https://auth.example")
+    async with serving(apart, clock=clock, mailer=outbox) as client:
+        await client.post("/auth/email/start", json={"email": EDITH})
+        token = token_of(link_of(outbox.messages[0]))
+        signed_in = await client.post(
+            "http://127.0.0.1/auth/email/link",
+            data={"token": token},
+            headers={"Origin": "https://auth.example"},
+        )
+
+    assert signed_in.status_code == 303
+
+
+@pytest.mark.parametrize("return_to", ["http://[::1", "https://app.example:99999/", "//x"])
+async def test_a_return_to_that_is_no_url_is_a_400(
+    client: httpx.AsyncClient, return_to: str
+) -> None:
+    answer = await start(client, return_to=return_to)
+
+    assert answer.status_code == 400
+    assert answer.json()["type"] == "urn:signet:problem:invalid-return-to"
+
+
+@pytest.mark.parametrize(
+    ("ttl", "said"), [(60, "1 minute"), (90, "90 seconds"), (7200, "120 minutes")]
+)
+async def test_the_message_says_how_long_the_code_works(
+    settings: Settings, engine: AsyncEngine, outbox: Outbox, ttl: int, said: str
+) -> None:
+    async with serving(email_settings(settings, email_code_ttl=ttl), mailer=outbox) as client:
+        await start(client)
+
+    assert f"within {said}." in text_of(outbox.messages[0])
+
+
+async def test_pages_and_links_live_under_the_public_urls_path(
+    settings: Settings, engine: AsyncEngine, outbox: Outbox
+) -> None:
+    under = email_settings(settings, public_url=f"{APP_ORIGIN}/signet")
+    async with serving(under, mailer=outbox) as client:
+        sign_in = await client.get("/auth/sign-in")
+        await start(client)
+        link = link_of(outbox.messages[0])
+        page = await client.get("/auth/email/verify", params={"token": token_of(link)})
+
+    assert 'action="/signet/auth/sign-in/email"' in sign_in.text
+    assert link.startswith(f"{APP_ORIGIN}/signet/auth/email/verify?token=")
+    assert 'action="/signet/auth/email/link"' in page.text
+
+
+async def test_a_link_without_its_token_is_a_page_saying_so(client: httpx.AsyncClient) -> None:
+    bare = await client.get("/auth/email/verify", headers={"Accept": "text/html"})
+    run_on = await client.get(
+        "/auth/email/verify", params={"token": "x" * 5000}, headers={"Accept": "text/html"}
+    )
+
+    assert bare.status_code == run_on.status_code == 401
+    assert "Code rejected" in bare.text

@@ -446,7 +446,9 @@ async def test_neither_the_code_nor_the_link_is_ever_logged(
             assert (await verify(client, code_of(by_code))).status_code == 200
             token = token_of(link_of(by_link))
             page = await client.get("/auth/email/verify", params={"token": token})
-            link = await client.post("/auth/email/link", data={"token": token})
+            link = await client.post(
+                "/auth/email/link", data={"token": token}, headers={"Origin": APP_ORIGIN}
+            )
 
     assert page.status_code == 200
     assert link.status_code == 303

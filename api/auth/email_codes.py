@@ -3,9 +3,11 @@
 Codes and links come from `secrets` and are kept only as keyed hashes (HMAC with a key derived
 from SIGNET_SECRET_KEY), compared in constant time, used once, and valid for
 SIGNET_EMAIL_CODE_TTL. Each start sends a code of its own and leaves the ones already sent alone
-(so a stranger's start cannot cancel yours); the three newest per email are kept. After
-`WRONG_CODES_TO_BURN` wrong codes for an email, every live code of that email is burned; its
-links still work, since they cannot be guessed.
+(so a stranger's start does not cancel yours); the three newest per email are kept. Every code
+tried for an email counts against each of its live codes, and a code tried `ATTEMPTS_PER_CODE`
+times is burned: five wrong codes burn every live code of the email, the right one too. Its link
+still works, since it cannot be guessed. Attempts per email are rate limited as well, so that new
+codes do not bring new guesses without end.
 """
 
 import hashlib
@@ -24,18 +26,17 @@ from api.clock import Clock
 from api.mail.mailer import Mailer
 from api.mail.sign_in_message import sign_in_message
 from api.store.email_codes import (
-    count_wrong_code,
+    claim_attempt,
     delete_expired_codes,
     find_code,
     insert_code,
-    live_codes,
     take_code,
 )
 from api.store.tables import EmailCode
 
 PROVIDER = "email"
 CODES_KEPT_PER_EMAIL = 3
-WRONG_CODES_TO_BURN = 5
+ATTEMPTS_PER_CODE = 5
 _CODE = re.compile(r"^[0-9]{6}$")
 # What people paste: "123 456", "123-456".
 _CODE_SEPARATORS = re.compile(r"[\s-]")
@@ -93,7 +94,7 @@ class EmailCodes:
             site_name=self._site_name,
             code=code,
             link=f"{self._public_url}/auth/email/verify?token={code_id}.{secret}",
-            minutes=self.ttl // 60,
+            lifetime=self.ttl,
             now=now,
         )
         await self._mailer.send(message)
@@ -107,30 +108,35 @@ class EmailCodes:
             expires_at=now + timedelta(seconds=self.ttl),
         )
         async with self._db_sessions() as db:
-            await insert_code(db=db, code=row, keep=CODES_KEPT_PER_EMAIL)
+            await insert_code(
+                db=db, code=row, keep=CODES_KEPT_PER_EMAIL, attempts=ATTEMPTS_PER_CODE
+            )
             await db.commit()
 
     async def redeem_code(self, *, email: str, code: str) -> Redeemed:
-        """Use up the live code `code` of `email`; `CodeRejected` (counted) if there is none."""
+        """Within the limit on attempts, use up the live code `code` of `email`; else
+        `CodeRejected` (the attempt counted all the same)."""
+        await self._limits.hit_code_attempt(email)
         now = self._clock()
         code = _CODE_SEPARATORS.sub("", code)
         async with self._db_sessions() as db:
-            candidates = await live_codes(db=db, email=email, now=now)
+            candidates = await claim_attempt(
+                db=db, email=email, now=now, attempts=ATTEMPTS_PER_CODE
+            )
+            await db.commit()  # the attempt counts, whatever comes of it
             # Every candidate is compared, so the time taken says nothing of which matched.
             matches = [
                 row
                 for row in candidates
-                if hmac.compare_digest(self._digest("code", row.id, code), row.code_digest or "")
+                if hmac.compare_digest(self._digest("code", row.id, code), row.code_digest)
             ]
-            if _CODE.fullmatch(code) and matches:
-                taken = await take_code(db=db, code_id=matches[0].id, now=now, by_code=True)
-                await db.commit()
-                if taken is not None:
-                    return _redeemed(taken)
-                raise CodeRejected("code used or burned by a request just before")
-            await count_wrong_code(db=db, email=email, now=now, burn_at=WRONG_CODES_TO_BURN)
+            if not (_CODE.fullmatch(code) and matches):
+                raise CodeRejected("wrong, expired, used or burned code")
+            taken = await take_code(db=db, code_id=matches[0].id, now=now)
             await db.commit()
-        raise CodeRejected("wrong, expired, used or burned code")
+        if taken is None:
+            raise CodeRejected("code used by a request just before")
+        return _redeemed(taken)
 
     async def email_of_link(self, token: str) -> str:
         """The email a live link signs in, without using it up; else `CodeRejected`."""
@@ -142,7 +148,7 @@ class EmailCodes:
         """Use up the live link `token`; else `CodeRejected`."""
         async with self._db_sessions() as db:
             row = await self._row_of_link(db, token)
-            taken = await take_code(db=db, code_id=row.id, now=self._clock(), by_code=False)
+            taken = await take_code(db=db, code_id=row.id, now=self._clock())
             await db.commit()
         if taken is None:
             raise CodeRejected("link used by a request just before")

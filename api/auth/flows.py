@@ -86,8 +86,12 @@ def checked_return_to(value: str | None, *, allowed_origins: frozenset[str]) -> 
         if value.startswith("//"):
             raise InvalidReturnTo(value)  # scheme-relative: another host
         return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+    try:
+        parts = urlsplit(value)
+        hostname, username = parts.hostname, parts.username
+    except ValueError:  # "http://[::1", say
+        raise InvalidReturnTo(value) from None
+    if parts.scheme not in ("http", "https") or not hostname or username is not None:
         raise InvalidReturnTo(value)
     if f"{parts.scheme}://{parts.netloc}".lower() not in allowed_origins:
         raise InvalidReturnTo(value)

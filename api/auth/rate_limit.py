@@ -1,7 +1,8 @@
 """Rate limits on signing in: per client address before the provider is asked, so that Signet
 cannot be used to flood it, and per email once it is known, so that one account cannot be
 signed in to in a loop. Emailed codes are limited when asked for, so that Signet cannot be used
-to flood a mailbox: per (email, address), per email and per address, in 15-minute windows.
+to flood a mailbox: per (email, address), per email and per address, in 15-minute windows; and
+codes tried per email, in hour-long windows, so that guessing gets nowhere.
 
 Counted in the shared database, so a limit is exact however many workers and hosts there are:
 fixed windows (each beginning at a whole multiple of its length), one statement per attempt. An
@@ -22,6 +23,9 @@ from api.store.rate_limits import count_hit, delete_windows_before
 
 WINDOW_SECONDS = 60
 EMAIL_START_WINDOW_SECONDS = 15 * 60
+CODE_ATTEMPT_WINDOW_SECONDS = 60 * 60
+# Counts are kept until the longest window has ended.
+LONGEST_WINDOW_SECONDS = CODE_ATTEMPT_WINDOW_SECONDS
 
 
 class TooManyRequests(Exception):
@@ -50,13 +54,15 @@ def _window_start(at: datetime, seconds: int = WINDOW_SECONDS) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class EmailStartLimits:
+class EmailLimits:
     """Codes sent per 15-minute window: to one email from one address, to one email, and from
-    one address; 0 turns one off."""
+    one address; and codes tried per email per hour; 0 turns one off."""
 
     per_address_and_email: int = 0
     per_email: int = 0
     per_address: int = 0
+    # Codes tried per email per hour, right or wrong.
+    code_attempts_per_email: int = 0
 
 
 class SignInLimits:
@@ -70,14 +76,14 @@ class SignInLimits:
         per_address: int,
         per_identity: int,
         ipv6_prefix: int = 64,
-        email_starts: EmailStartLimits = EmailStartLimits(),
+        email_limits: EmailLimits = EmailLimits(),
     ) -> None:
         self._db_sessions = db_sessions
         self._clock = clock
         self._per_address = per_address
         self._per_identity = per_identity
         self._ipv6_prefix = ipv6_prefix
-        self._email_starts = email_starts
+        self._email_limits = email_limits
 
     async def hit_address(self, address: str) -> None:
         """Count an attempt from `address`, or raise `TooManyRequests`."""
@@ -91,10 +97,15 @@ class SignInLimits:
     async def hit_email_start(self, *, email: str, address: str) -> None:
         """Count a code sent to `email` at the request of `address`, or `TooManyRequests`."""
         limited = limited_as(address, ipv6_prefix=self._ipv6_prefix)
-        limits, window = self._email_starts, EMAIL_START_WINDOW_SECONDS
+        limits, window = self._email_limits, EMAIL_START_WINDOW_SECONDS
         await self._hit(f"email-start:{email} {limited}", limits.per_address_and_email, window)
         await self._hit(f"email-start-email:{email}", limits.per_email, window)
         await self._hit(f"email-start-address:{limited}", limits.per_address, window)
+
+    async def hit_code_attempt(self, email: str) -> None:
+        """Count a code tried for `email`, or `TooManyRequests`."""
+        limit = self._email_limits.code_attempts_per_email
+        await self._hit(f"code-attempt:{email}", limit, CODE_ATTEMPT_WINDOW_SECONDS)
 
     async def _hit(self, what: str, limit: int, window: int = WINDOW_SECONDS) -> None:
         if limit <= 0:
@@ -112,6 +123,6 @@ class SignInLimits:
     async def purge_expired(self, *, now: datetime) -> None:
         """Forget the counts of windows that have ended (the longest window's, too)."""
         async with self._db_sessions() as db:
-            oldest_live = _window_start(now, EMAIL_START_WINDOW_SECONDS)
+            oldest_live = _window_start(now, LONGEST_WINDOW_SECONDS)
             await delete_windows_before(db=db, window_start=oldest_live)
             await db.commit()

@@ -18,7 +18,7 @@ Your code for signing in to {site}:
 Or open this link to sign in:
 {link}
 
-The code and the link work once, within {minutes} minutes.
+The code and the link work once, within {lifetime}.
 
 If this wasn't you, ignore this message: nobody can sign in without the code or the link.
 """
@@ -29,10 +29,16 @@ HTML = """\
 <p>Your code for signing in to {site}:</p>
 <p style="font-size: 2em; letter-spacing: .2em"><strong>{code}</strong></p>
 <p>Or <a href="{link}">sign in with this link</a>.</p>
-<p>The code and the link work once, within {minutes} minutes.</p>
+<p>The code and the link work once, within {lifetime}.</p>
 <p>If this wasn't you, ignore this message: nobody can sign in without the code or the link.</p>
 </body></html>
 """
+
+
+def duration(seconds: int) -> str:
+    """`seconds` in words: "10 minutes", "1 minute", "90 seconds"."""
+    count, unit = (seconds // 60, "minute") if seconds % 60 == 0 else (seconds, "second")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def mailbox_address(email: str) -> str:
@@ -49,10 +55,11 @@ def sign_in_message(
     site_name: str,
     code: str,
     link: str,
-    minutes: int,
+    lifetime: int,
     now: datetime,
 ) -> EmailMessage:
-    """The message for one sign-in: `code` on a line of its own, `link`, and when they expire."""
+    """The message for one sign-in: `code` on a line of its own, `link`, and how long they work
+    (`lifetime`, in seconds)."""
     recipient = mailbox_address(to)
     message = EmailMessage(policy=SMTP if recipient.isascii() else SMTPUTF8)
     message["Subject"] = f"Sign in to {site_name}"
@@ -62,7 +69,7 @@ def sign_in_message(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"
-    values = {"site": site_name, "code": code, "link": link, "minutes": minutes}
+    values = {"site": site_name, "code": code, "link": link, "lifetime": duration(lifetime)}
     message.set_content(TEXT.format(**values))
     message.add_alternative(
         HTML.format(**{key: escape(str(value)) for key, value in values.items()}), subtype="html"

@@ -54,21 +54,27 @@ class SmtpServer:
     @classmethod
     def parse(cls, url: str) -> "SmtpServer":
         """The server a `smtp://` or `smtps://` URL names; ValueError saying what is wrong."""
-        parts = urlsplit(url.strip())
         try:
-            port = parts.port
+            parts = urlsplit(url.strip())
+            port, host = parts.port, parts.hostname
         except ValueError:
-            raise ValueError("has a port that is not a number from 1 to 65535") from None
+            raise ValueError(
+                "must be smtp://user:password@host:port (percent-encode any @ : / ? # in the "
+                "user or password; the port is a number from 1 to 65535)"
+            ) from None
         if (
             parts.scheme not in DEFAULT_PORTS
-            or not parts.hostname
+            or not host
             or parts.path not in ("", "/")
             or parts.query
             or parts.fragment
         ):
-            raise ValueError("must be smtp://user:password@host:port or smtps://…")
+            raise ValueError(
+                "must be smtp://user:password@host:port or smtps://… (percent-encode any "
+                "@ : / ? # in the user or password)"
+            )
         return cls(
-            host=parts.hostname,
+            host=host,
             port=port or DEFAULT_PORTS[parts.scheme],
             implicit_tls=parts.scheme == "smtps",
             username=unquote(parts.username) if parts.username else None,

@@ -3,24 +3,25 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.store.tables import EmailCode
 
 
-async def insert_code(*, db: AsyncSession, code: EmailCode, keep: int) -> None:
-    """Keep `code`, which inherits the wrong codes its email has had, and forget all but the
-    `keep` newest codes of its email."""
+async def insert_code(*, db: AsyncSession, code: EmailCode, keep: int, attempts: int) -> None:
+    """Keep `code`, which inherits the attempts its email's usable codes have had (fewer than
+    `attempts`), and forget all but the `keep` newest codes of its email."""
+    if db.get_bind().dialect.name == "postgresql":
+        # One start per email at a time, so that concurrent ones trim to `keep`, not more.
+        await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(code.email))))
     inherited = await db.scalar(
-        select(func.max(EmailCode.wrong_codes)).where(
-            col(EmailCode.email) == code.email,
-            col(EmailCode.code_digest).is_not(None),
-            col(EmailCode.expires_at) > code.created_at,
+        select(func.max(EmailCode.attempts)).where(
+            *_usable(code.email, now=code.created_at, attempts=attempts)
         )
     )
-    code.wrong_codes = inherited or 0
+    code.attempts = inherited or 0
     db.add(code)
     await db.flush()
     newest = (
@@ -36,52 +37,34 @@ async def insert_code(*, db: AsyncSession, code: EmailCode, keep: int) -> None:
     )
 
 
-async def live_codes(*, db: AsyncSession, email: str, now: datetime) -> list[EmailCode]:
-    """The codes of `email` that may still be used (not expired, not burned)."""
-    rows = await db.scalars(
-        select(EmailCode).where(
-            col(EmailCode.email) == email,
-            col(EmailCode.code_digest).is_not(None),
-            col(EmailCode.expires_at) > now,
-        )
+async def claim_attempt(
+    *, db: AsyncSession, email: str, now: datetime, attempts: int
+) -> list[EmailCode]:
+    """Count an attempt against every code of `email` that may still be tried (unexpired, fewer
+    than `attempts` tried), and return those: the only ones this attempt may be compared with.
+    One statement, so that concurrent attempts cannot all slip under the count."""
+    statement = (
+        update(EmailCode)
+        .where(*_usable(email, now=now, attempts=attempts))
+        .values(attempts=col(EmailCode.attempts) + 1)
+        .returning(EmailCode)
     )
-    return list(rows)
+    return list((await db.execute(statement)).scalars())
 
 
 async def find_code(*, db: AsyncSession, code_id: str, now: datetime) -> EmailCode | None:
-    """The unexpired code of this id, burned or not (its link still works)."""
+    """The unexpired code of this id, its code burned or not (its link still works)."""
     found = await db.get(EmailCode, code_id)
     return found if found is not None and found.expires_at > now else None
 
 
-async def take_code(
-    *, db: AsyncSession, code_id: str, now: datetime, by_code: bool
-) -> EmailCode | None:
-    """Delete the unexpired code of this id (by its code: only if not burned) and return it;
-    None if another request took it first."""
-    conditions = [col(EmailCode.id) == code_id, col(EmailCode.expires_at) > now]
-    if by_code:
-        conditions.append(col(EmailCode.code_digest).is_not(None))
+async def take_code(*, db: AsyncSession, code_id: str, now: datetime) -> EmailCode | None:
+    """Delete the unexpired code of this id and return it; None if another request took it
+    first."""
+    conditions = (col(EmailCode.id) == code_id, col(EmailCode.expires_at) > now)
     statement = delete(EmailCode).where(*conditions).returning(EmailCode)
     taken: EmailCode | None = (await db.execute(statement)).scalars().one_or_none()
     return taken
-
-
-async def count_wrong_code(*, db: AsyncSession, email: str, now: datetime, burn_at: int) -> None:
-    """Count a wrong code against every live code of `email`; burn them all at `burn_at`."""
-    live = (
-        col(EmailCode.email) == email,
-        col(EmailCode.code_digest).is_not(None),
-        col(EmailCode.expires_at) > now,
-    )
-    await db.execute(
-        update(EmailCode).where(*live).values(wrong_codes=col(EmailCode.wrong_codes) + 1)
-    )
-    await db.execute(
-        update(EmailCode)
-        .where(*live, col(EmailCode.wrong_codes) >= burn_at)
-        .values(code_digest=None)
-    )
 
 
 async def delete_expired_codes(*, db: AsyncSession, now: datetime) -> int:
@@ -89,3 +72,11 @@ async def delete_expired_codes(*, db: AsyncSession, now: datetime) -> int:
     statement = delete(EmailCode).where(col(EmailCode.expires_at) <= now)
     result: CursorResult[Any] = await db.execute(statement)  # type: ignore[assignment]
     return result.rowcount
+
+
+def _usable(email: str, *, now: datetime, attempts: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(EmailCode.email) == email,
+        col(EmailCode.expires_at) > now,
+        col(EmailCode.attempts) < attempts,
+    )

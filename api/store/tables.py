@@ -129,11 +129,11 @@ class EmailCode(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     # Not a foreign key: whoever asks for a code may not be a user yet.
     email: str = Field(index=True, max_length=MAX_EMAIL_LENGTH)
-    # None once burned by too many wrong codes for the email (the link still works).
-    code_digest: str | None = Field(default=None, max_length=64)
+    code_digest: str = Field(max_length=64)
     link_digest: str = Field(max_length=64)
-    # Wrong codes tried for the email while this one was live.
-    wrong_codes: int = Field(default=0, nullable=False)
+    # Codes tried for the email while this one was live: at the limit, the code is burned (its
+    # link still works).
+    attempts: int = Field(default=0, nullable=False)
     return_to: str = Field(max_length=4096)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

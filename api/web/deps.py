@@ -19,7 +19,7 @@ from api.services import Services, get_services, services_of
 from api.store.tables import User
 from api.web.client_address import client_address
 from api.web.front import Answer, Asked
-from api.web.middleware.csrf import require_json_body
+from api.web.middleware.csrf import require_json_body, require_own_form
 from api.web.problems import NotAuthenticated, ProblemError, problem_response
 from api.web.schemas import LoginRequest
 
@@ -35,6 +35,8 @@ async def no_store(response: Response) -> None:
 PRIVATE = [Depends(no_store)]
 # State-changing routes that take a body refuse bodies that are not JSON (see csrf.py).
 JSON_ONLY = [Depends(require_json_body)]
+# Signet's own HTML forms instead: only from a page that says it is this site's (see csrf.py).
+OWN_FORM = [Depends(require_own_form)]
 # OpenAPI: routes that need a session say that either scheme will do (see openapi.py); routes
 # that merely read one when present (logout, starting a flow) say nothing, so /docs puts its
 # lock only where a session is needed.

@@ -172,8 +172,8 @@ _DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str,
             type=PROBLEM_TYPE_BASE + "mail-unavailable",
             title="Email not sent",
             status=503,
-            detail="The mail server did not accept the message; check the address, or try "
-            "again shortly.",
+            detail="The message could not be sent (the mail server did not take it); try again "
+            "shortly.",
         ),
         lambda _error: _retry_after(DEFAULT_RETRY_AFTER_SECONDS),
     ),

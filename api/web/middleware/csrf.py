@@ -4,22 +4,31 @@ victim in to the attacker's account) as well as logout:
 - state-changing requests must come from a trusted origin: browsers send `Origin` on every
   cross-origin POST and `Sec-Fetch-Site` on every request, and pages cannot forge either;
 - their bodies must be declared JSON, which a page on another site cannot send without a CORS
-  preflight (routes opt in with `api.web.deps.JSON_ONLY`).
+  preflight (routes opt in with `api.web.deps.JSON_ONLY`); Signet's own HTML forms, whose bodies
+  any page could send, must instead say where they come from (`api.web.deps.OWN_FORM`).
 """
 
 from fastapi import Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.web.problems import Problem, UnsupportedMediaType, problem_response
+from api.web.problems import ProblemError, UnsupportedMediaType, problem_response
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_FORBIDDEN = Problem(
-    type="urn:signet:problem:cross-site-request",
-    title="Cross-site request refused",
-    status=403,
-    detail="State-changing requests are accepted only from the site's own or allowed origins.",
-)
+
+
+class CrossSiteRequest(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            slug="cross-site-request",
+            title="Cross-site request refused",
+            detail="State-changing requests are accepted only from the site's own or allowed "
+            "origins.",
+        )
+
+
+_FORBIDDEN = CrossSiteRequest().problem
 
 
 def _own_origin(scope: Scope, headers: Headers) -> str | None:
@@ -63,3 +72,12 @@ async def require_json_body(request: Request) -> None:
         return
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
         raise UnsupportedMediaType
+
+
+async def require_own_form(request: Request) -> None:
+    """For Signet's own HTML forms: the post must say where it comes from, with an `Origin`
+    (which the origin check has found trusted) or `Sec-Fetch-Site: same-origin`; one that says
+    neither could come from any page, since a form body needs no preflight."""
+    headers = request.headers
+    if "origin" not in headers and headers.get("sec-fetch-site") != "same-origin":
+        raise CrossSiteRequest

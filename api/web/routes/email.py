@@ -3,6 +3,7 @@ link from the same message and press its button."""
 
 from collections.abc import Awaitable, Callable
 from html import escape
+from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,6 +17,7 @@ from api.services import Services
 from api.store.tables import UserPublic
 from api.web.deps import (
     JSON_ONLY,
+    OWN_FORM,
     ClientAddressDep,
     EmailCodesDep,
     ServicesDep,
@@ -30,7 +32,10 @@ from api.web.schemas import EmailCodeRequest, EmailSent, EmailStartRequest
 router = APIRouter(prefix="/auth/email", tags=["email"])
 CODE_ERRORS = problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 503)
 MAX_LINK_TOKEN_LENGTH = 128
-START_AGAIN = '<p><a href="/auth/sign-in">Sign in again</a></p>'
+
+
+def start_again(base: str) -> str:
+    return f'<p><a href="{escape(base)}/auth/sign-in">Sign in again</a></p>'
 
 
 @router.post(
@@ -107,24 +112,27 @@ async def token(
     "/verify",
     summary="The page a sign-in link opens",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}}}, **problem_responses(401, 404, 422)},
+    responses={200: {"content": {"text/html": {}}}, **problem_responses(401, 404)},
     openapi_extra={ERRORS_AS_PAGES: True},
 )
 async def link_page(
     request: Request,
     codes: EmailCodesDep,
-    token: str = Query(max_length=MAX_LINK_TOKEN_LENGTH),
+    services: ServicesDep,
+    token: Annotated[str, Query()] = "",
 ) -> Response:
     """Name the email the link signs in, with a button that does; opening it uses up nothing."""
+    base = services.settings.public_path
     try:
-        email = await codes.email_of_link(token)
+        # However mangled the link (cut short, run on), a person gets a page saying so.
+        email = await codes.email_of_link(token[:MAX_LINK_TOKEN_LENGTH])
     except CodeRejected as rejected:
         if wants_html(request.headers.get("accept")):
-            return error_page(rejected, next_step=START_AGAIN)
+            return error_page(rejected, next_step=start_again(base))
         raise
     form = (
         f"<p>Sign in as <strong>{escape(email)}</strong>?</p>"
-        '<form method="post" action="/auth/email/link">'
+        f'<form method="post" action="{escape(base)}/auth/email/link">'
         f'<input type="hidden" name="token" value="{escape(token)}">'
         '<button type="submit">Sign in</button></form>'
         "<p>If you did not ask to sign in, close this page: nothing happens until you press "
@@ -138,6 +146,7 @@ async def link_page(
     summary="Sign in with an emailed link",
     status_code=303,
     response_class=RedirectResponse,
+    dependencies=OWN_FORM,
     responses=problem_responses(401, 403, 404, 413, 429, 503),
     openapi_extra=form_body("token", errors_as_pages=True),
 )
@@ -164,7 +173,7 @@ async def link(
         )
     except Exception as error:
         if wants_html(request.headers.get("accept")):
-            return error_page(error, next_step=START_AGAIN)
+            return error_page(error, next_step=start_again(services.settings.public_path))
         raise
 
 

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.auth.emails import InvalidEmail, normalise_email
-from api.auth.flows import checked_return_to
+from api.auth.flows import InvalidReturnTo, checked_return_to
+from api.mail.sign_in_message import duration
 from api.web.deps import (
+    OWN_FORM,
     ClientAddressDep,
     EmailCodesDep,
     ServicesDep,
@@ -23,6 +25,7 @@ from api.web.routes.email import sign_in_with
 
 router = APIRouter(prefix="/auth", tags=["providers"])
 MAX_FIELD_LENGTH = 4096
+NOT_AN_ADDRESS = '<p class="error" role="alert">That is not an email address.</p>'
 
 
 @router.get(
@@ -53,7 +56,7 @@ async def sign_in_page(
         )
         body = f"<ul>{items}</ul>"
     if offers_email:
-        body += _email_form(target)
+        body += _email_form(services.settings.public_path, target)
     if not body:
         body = "<p>No provider here signs in without the application's own page.</p>"
     return page("Sign in", body)
@@ -63,6 +66,7 @@ async def sign_in_page(
     "/sign-in/email",
     summary="Email me a sign-in code (the sign-in page's form)",
     response_class=HTMLResponse,
+    dependencies=OWN_FORM,
     responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
     openapi_extra=form_body("email", errors_as_pages=True),
 )
@@ -71,24 +75,24 @@ async def email_form(
 ) -> Response:
     """Send a code to the address, and show the form to enter it."""
     fields = await _form(request)
-    return_to = fields.get("return_to") or "/"
+    base, return_to = services.settings.public_path, fields.get("return_to") or "/"
     try:
         email = normalise_email(fields.get("email", ""))
     except InvalidEmail:
-        error = '<p class="error" role="alert">That is not an email address.</p>'
-        return page("Sign in", error + _email_form(return_to), status=422)
+        return page("Sign in", NOT_AN_ADDRESS + _email_form(base, return_to), status=422)
     try:
         allowed = services.settings.return_to_origins
         target = checked_return_to(return_to, allowed_origins=allowed)
         await codes.start(email=email, return_to=target, address=address)
+    except InvalidReturnTo as refused:
+        return error_page(refused, next_step=_email_form(base, "/"))
     except Exception as error:
-        return error_page(error, next_step=_email_form(return_to))
-    minutes = codes.ttl // 60
+        return error_page(error, next_step=_email_form(base, return_to))
     sent = (
-        f"<p>We sent a code to <strong>{escape(email)}</strong>. It works for {minutes} "
-        "minutes; so does the link in the same message.</p>"
+        f"<p>We sent a code to <strong>{escape(email)}</strong>. It works for "
+        f"{duration(codes.ttl)}; so does the link in the same message.</p>"
     )
-    return page("Check your email", sent + _code_form(email))
+    return page("Check your email", sent + _code_form(base, email))
 
 
 @router.post(
@@ -96,6 +100,7 @@ async def email_form(
     summary="Sign in with an emailed code (the sign-in page's form)",
     status_code=303,
     response_class=RedirectResponse,
+    dependencies=OWN_FORM,
     responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
     openapi_extra=form_body("email", "code", errors_as_pages=True),
 )
@@ -109,10 +114,11 @@ async def code_form(
 ) -> Response:
     """Check the code, set the session cookie and return to where sign-in began."""
     fields = await _form(request)
+    base = services.settings.public_path
     try:
         email = normalise_email(fields.get("email", ""))
     except InvalidEmail:
-        return page("Sign in", _email_form("/"), status=422)
+        return page("Sign in", NOT_AN_ADDRESS + _email_form(base, "/"), status=422)
     code = fields.get("code", "")
     try:
         return await sign_in_with(
@@ -125,7 +131,8 @@ async def code_form(
             redirect=True,
         )
     except Exception as error:
-        again = _code_form(email) + '<p><a href="/auth/sign-in">Ask for a new code</a></p>'
+        new_code = f'<p><a href="{escape(base)}/auth/sign-in">Ask for a new code</a></p>'
+        again = _code_form(base, email) + new_code
         return error_page(error, next_step=again)
 
 
@@ -135,9 +142,9 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0][:MAX_FIELD_LENGTH] for name, values in fields.items()}
 
 
-def _email_form(return_to: str) -> str:
+def _email_form(base: str, return_to: str) -> str:
     return (
-        '<form method="post" action="/auth/sign-in/email">'
+        f'<form method="post" action="{escape(base)}/auth/sign-in/email">'
         '<label for="email">Email address</label>'
         '<input id="email" name="email" type="email" autocomplete="email" required>'
         f'<input type="hidden" name="return_to" value="{escape(return_to)}">'
@@ -145,9 +152,9 @@ def _email_form(return_to: str) -> str:
     )
 
 
-def _code_form(email: str) -> str:
+def _code_form(base: str, email: str) -> str:
     return (
-        '<form method="post" action="/auth/sign-in/email/code">'
+        f'<form method="post" action="{escape(base)}/auth/sign-in/email/code">'
         f'<input type="hidden" name="email" value="{escape(email)}">'
         '<label for="code">Code</label>'
         '<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" '
