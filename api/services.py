@@ -33,7 +33,7 @@ from api.config import Settings
 from api.mail.mailer import Mailer
 from api.mail.smtp import SmtpMailer
 from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
-from api.store.db import create_db_sessions, create_engine
+from api.store.db import create_db_sessions, create_engine, is_missing_table
 from api.store.sign_in_writer import SignInWriter
 
 logger = logging.getLogger("signet")
@@ -237,8 +237,11 @@ async def purge_expired_sessions_every(services: Services) -> None:
                 forgotten += await services.email_codes.purge_expired(now=now)
             if purged or forgotten:
                 logger.info("purged %d expired sessions, %d proofs and codes", purged, forgotten)
-        except Exception:
-            logger.exception("purging expired sessions failed; will try again")
+        except Exception as error:
+            if is_missing_table(error):  # one line, not a traceback an hour
+                logger.error("purging expired sessions failed: the database is not migrated")
+            else:
+                logger.exception("purging expired sessions failed; will try again")
         await asyncio.sleep(services.settings.session_purge_interval)
 
 

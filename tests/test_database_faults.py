@@ -171,3 +171,28 @@ async def test_everything_recovers_when_the_database_returns(
     assert before.status_code == 200
     assert (down.status_code, not_ready.status_code) == (503, 503)
     assert (back.status_code, ready.status_code) == (200, 200)
+
+
+async def test_a_database_never_migrated_is_a_503_saying_so_not_a_500(
+    settings: Settings, verifier: FakeProvider
+) -> None:
+    # No engine fixture: this database has no tables at all.
+    token = issue_token(
+        settings=settings,
+        kind=TokenKind.COOKIE,
+        session_id="s",
+        started_at=FakeClock()(),
+        now=FakeClock()(),
+    )
+    async with serving(settings, provider=verifier, clock=FakeClock()) as client:
+        login = await client.post("/auth/login", json={"assertion": "edith"})
+        me = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+        client.cookies.set(settings.session_cookie_name, token)
+        cookie = await client.get("/auth/me")
+
+    assert login.status_code == 503
+    assert login.json()["type"] == "urn:signet:problem:schema-out-of-date"
+    assert "run signet migrate" in login.json()["detail"]
+    assert me.status_code in (401, 503)
+    assert cookie.status_code == 503
+    assert cookie.json()["type"] == "urn:signet:problem:schema-out-of-date"

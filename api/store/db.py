@@ -68,3 +68,10 @@ async def schema_revision(db: AsyncSession) -> str | None:
 def create_db_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """A factory of database sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_missing_table(error: BaseException) -> bool:
+    """Whether a statement failed for want of a table: a database never migrated (SQLite says
+    so in words, PostgreSQL with SQLSTATE 42P01)."""
+    cause = getattr(error, "orig", None)
+    return "no such table" in str(cause) or getattr(cause, "sqlstate", None) == "42P01"

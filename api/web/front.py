@@ -20,6 +20,7 @@ from api.observability.access_log import AccessLog
 from api.observability.logs import request_id, request_id_for
 from api.observability.metrics import Metrics
 from api.services import Services, services_of
+from api.store.db import is_missing_table
 from api.web.problems import (
     DATABASE_UNAVAILABLE,
     database_unavailable_response,
@@ -112,9 +113,12 @@ class SignetApp(FastAPI):
                 answer = await answer_for(services_of(self), asked)
             except DATABASE_UNAVAILABLE as error:
                 answer = Answer.of(database_unavailable_response(error))
-            except Exception:
-                logger.exception("unexpected error answering GET %s", path)
-                answer = Answer.of(internal_error_response(current))
+            except Exception as error:
+                if is_missing_table(error):  # a database never migrated
+                    answer = Answer.of(database_unavailable_response(error))
+                else:
+                    logger.exception("unexpected error answering GET %s", path)
+                    answer = Answer.of(internal_error_response(current))
             headers = [*answer.headers, (b"x-request-id", current.encode())]
             if answer.body:
                 headers.append((b"content-length", str(len(answer.body)).encode()))

@@ -31,6 +31,7 @@ from api.auth.providers.registry import (
 from api.auth.rate_limit import TooManyRequests
 from api.auth.sessions import NoSuchSession
 from api.mail.mailer import MailUnavailable
+from api.store.db import is_missing_table
 
 logger = logging.getLogger("signet.problems")
 
@@ -315,15 +316,23 @@ _DATABASE_UNAVAILABLE_PROBLEM = Problem(
 
 
 def database_unavailable_response(error: Exception) -> JSONResponse:
-    """The 503 for a database that is down (logged by the error's type only)."""
+    """The 503 for a database that is down (logged by the error's type only), or not migrated."""
+    retry_after = _retry_after(DEFAULT_RETRY_AFTER_SECONDS)
+    if is_missing_table(error):
+        logger.error("database not migrated (a table is missing): run signet migrate")
+        return problem_response(SchemaOutOfDate(None).problem, retry_after)
     logger.error("database unavailable: %s", type(error).__name__)
-    return problem_response(
-        _DATABASE_UNAVAILABLE_PROBLEM, _retry_after(DEFAULT_RETRY_AFTER_SECONDS)
-    )
+    return problem_response(_DATABASE_UNAVAILABLE_PROBLEM, retry_after)
 
 
 async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
     return database_unavailable_response(error)
+
+
+async def _programming_error(_request: Request, error: Exception) -> JSONResponse:
+    if is_missing_table(error):
+        return database_unavailable_response(error)
+    raise error  # a bug: the 500 with its request id
 
 
 # What a database that is down or unreachable raises, through SQLAlchemy or around it.
@@ -390,6 +399,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(sqlalchemy.exc.ProgrammingError, _programming_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
 
