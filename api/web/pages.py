@@ -3,11 +3,14 @@ out of caches, frames and Referer headers."""
 
 from collections.abc import Mapping
 from html import escape
+from urllib.parse import parse_qs
 
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from api.web.problems import Problem, problem_of
 
+MAX_FIELD_LENGTH = 4096
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -77,3 +80,9 @@ def error_page(error: Exception, *, next_step: str = "") -> HTMLResponse:
 def wants_html(accept: str | None) -> bool:
     """Whether the client would rather read a page than a problem document (a browser)."""
     return accept is not None and "text/html" in accept
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The first value of each field of a page's form-encoded post, each cut to a sane length."""
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {name: values[0][:MAX_FIELD_LENGTH] for name, values in fields.items()}

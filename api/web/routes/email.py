@@ -4,7 +4,6 @@ link from the same message and press its button."""
 from collections.abc import Awaitable, Callable
 from html import escape
 from typing import Annotated
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -25,7 +24,7 @@ from api.web.deps import (
     UserAgentDep,
 )
 from api.web.openapi import ERRORS_AS_PAGES, form_body
-from api.web.pages import error_page, page, wants_html
+from api.web.pages import error_page, form_fields, page, wants_html
 from api.web.problems import problem_responses
 from api.web.schemas import EmailCodeRequest, EmailSent, EmailStartRequest
 
@@ -159,8 +158,7 @@ async def link(
     session_cookie: SessionCookieDep,
 ) -> Response:
     """Use up the link's token, set the session cookie and return to where sign-in began."""
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
-    token = fields.get("token", [""])[0][:MAX_LINK_TOKEN_LENGTH]
+    token = (await form_fields(request)).get("token", "")[:MAX_LINK_TOKEN_LENGTH]
     try:
         return await sign_in_with(
             services,

@@ -2,7 +2,7 @@
 and where the email provider is offered, a form to ask for a code and one to enter it."""
 
 from html import escape
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,12 +19,11 @@ from api.web.deps import (
     UserAgentDep,
 )
 from api.web.openapi import form_body
-from api.web.pages import error_page, page
+from api.web.pages import error_page, form_fields, page
 from api.web.problems import problem_responses
 from api.web.routes.email import sign_in_with
 
 router = APIRouter(prefix="/auth", tags=["providers"])
-MAX_FIELD_LENGTH = 4096
 NOT_AN_ADDRESS = '<p class="error" role="alert">That is not an email address.</p>'
 
 
@@ -74,7 +73,7 @@ async def email_form(
     request: Request, codes: EmailCodesDep, address: ClientAddressDep, services: ServicesDep
 ) -> Response:
     """Send a code to the address, and show the form to enter it."""
-    fields = await _form(request)
+    fields = await form_fields(request)
     base, return_to = services.settings.public_path, fields.get("return_to") or "/"
     try:
         email = normalise_email(fields.get("email", ""))
@@ -113,7 +112,7 @@ async def code_form(
     session_cookie: SessionCookieDep,
 ) -> Response:
     """Check the code, set the session cookie and return to where sign-in began."""
-    fields = await _form(request)
+    fields = await form_fields(request)
     base = services.settings.public_path
     try:
         email = normalise_email(fields.get("email", ""))
@@ -134,12 +133,6 @@ async def code_form(
         new_code = f'<p><a href="{escape(base)}/auth/sign-in">Ask for a new code</a></p>'
         again = _code_form(base, email) + new_code
         return error_page(error, next_step=again)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The first value of each field of a form-encoded body, each cut to a sane length."""
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
-    return {name: values[0][:MAX_FIELD_LENGTH] for name, values in fields.items()}
 
 
 def _email_form(base: str, return_to: str) -> str:
