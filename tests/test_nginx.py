@@ -169,3 +169,14 @@ def test_a_refreshed_session_cookie_reaches_the_browser(nginx: str, signet: Serv
     assert response.status_code == 200
     assert response.headers["set-cookie"].startswith(f"{COOKIE}=")
     assert "HttpOnly" in response.headers["set-cookie"]
+
+
+def test_an_emailed_links_token_stays_out_of_the_access_log(nginx: str, tmp_path: Path) -> None:
+    link = httpx.get(f"{nginx}/auth/email/verify", params={"token": "one-time-token-0123"})
+    providers = httpx.get(f"{nginx}/auth/providers")
+
+    logged = (tmp_path / "nginx" / "logs" / "access.log").read_text()
+    assert link.headers["content-type"] == "application/problem+json"  # Signet answered
+    assert providers.status_code == 200
+    assert "GET /auth/providers" in logged
+    assert "one-time-token-0123" not in logged
