@@ -20,7 +20,7 @@ from api.store.db import create_db_sessions
 from api.store.email_codes import claim_attempt, insert_code
 from api.store.tables import EmailCode, IdentityRow, User
 from api.testing import FakeClock
-from tests.apps import APP_ORIGIN, serving
+from tests.apps import APP_ORIGIN, serving, two_workers
 from tests.databases import count_rows
 from tests.mail import code_of, link_of, text_of, token_of
 
@@ -679,3 +679,16 @@ async def test_a_link_without_its_token_is_a_page_saying_so(client: httpx.AsyncC
 
     assert bare.status_code == run_on.status_code == 401
     assert "Code rejected" in bare.text
+
+
+async def test_start_limits_are_shared_by_every_worker(
+    settings: Settings, engine: AsyncEngine, outbox: Outbox
+) -> None:
+    limited = email_settings(settings, rate_limit_email_per_address_and_email=3)
+    async with two_workers(limited, mailer=outbox) as (one, two):
+        answers = [
+            (await worker.post("/auth/email/start", json={"email": EDITH})).status_code
+            for worker in (one, two, one, two)
+        ]
+
+    assert answers == [202, 202, 202, 429]
