@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from api.auth.emails import InvalidEmail, normalise_email
-from api.auth.providers.check import check_providers
+from api.auth.providers.check import check_providers, untrusted_joins
 from api.config import InvalidSettings, Settings, get_settings
 from api.observability.metrics import MULTIPROCESS_DIRECTORY
 from api.services import Services, open_services
@@ -282,6 +282,10 @@ def _check_providers(_arguments: argparse.Namespace, settings: Settings) -> int:
         )
         for verdict in verdicts:
             print(f"{verdict.provider}: {'ok' if verdict.usable else 'UNUSABLE'}: {verdict.detail}")
+        joins = await untrusted_joins(settings, db_sessions=services.db_sessions)
+        if joins:
+            print("verified users with an identity of an untrusted provider, to review:")
+            print("\n".join(f"  {line}" for line in joins))
         return EXIT_OK if all(verdict.usable for verdict in verdicts) else EXIT_PROVIDER_UNUSABLE
 
     return _with_services(settings, action)

@@ -12,15 +12,20 @@ import pytest
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import update
+from sqlmodel import col
 
 from api.cli import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_PROVIDER_UNUSABLE, EXIT_UNUSABLE, main
 from api.config import get_settings
 from api.store.db import create_db_sessions, create_engine
+from api.store.identities import add_identity
 from api.store.sign_in_writer import Login, write_sign_ins
+from api.store.tables import User
 from tests.servers import free_port
 from tests.smtp_server import SmtpSink
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
+UNTRUSTED = "emails not trusted (its users are unverified; SIGNET_PROVIDER_<NAME>_TRUST_EMAIL)"
 
 
 @pytest.fixture
@@ -43,6 +48,28 @@ def seed(url: str, *emails: str) -> None:
         async with create_db_sessions(engine)() as session:
             logins = [Login(email=email, now=T0, lifetime=3600) for email in emails]
             await write_sign_ins(db=session, logins=logins)
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def add_identities(
+    url: str, identities: list[tuple[str, str, str]], *, unverified: set[str]
+) -> None:
+    """Identities (provider, subject, email) as the rule before per-provider trust joined them;
+    the `unverified` users marked so, with an untrusted identity each."""
+
+    async def run() -> None:
+        engine = create_engine(url)
+        async with create_db_sessions(engine)() as db:
+            for provider, subject, email in identities:
+                await add_identity(db=db, provider=provider, subject=subject, email=email, now=T0)
+            for email in unverified:
+                await add_identity(db=db, provider="partner", subject=email, email=email, now=T0)
+                await db.execute(
+                    update(User).where(col(User.email) == email).values(email_verified=False)
+                )
+            await db.commit()
         await engine.dispose()
 
     asyncio.run(run())
@@ -153,8 +180,40 @@ def test_providers_check_says_per_provider_what_is_wrong(
 
     lines = capsys.readouterr().out.splitlines()
     assert code == EXIT_PROVIDER_UNUSABLE
-    assert lines[0] == "corp: ok: issuer https://sso.corp.example, 1 signing key"
+    assert lines[0] == f"corp: ok: issuer https://sso.corp.example, 1 signing key; {UNTRUSTED}"
     assert lines[1].startswith("other: UNUSABLE: discovery: issuer 'https://impostor.example'")
+    assert lines[1].endswith(UNTRUSTED)
+
+
+def test_providers_check_lists_verified_users_joined_through_an_untrusted_provider(
+    database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "SIGNET_PROVIDERS": "google,partner",
+        "SIGNET_PROVIDER_GOOGLE_CLIENT_ID": "g",
+        "SIGNET_PROVIDER_PARTNER_KIND": "oidc",
+        "SIGNET_PROVIDER_PARTNER_ISSUER": "https://sso.partner.example",
+        "SIGNET_PROVIDER_PARTNER_CLIENT_ID": "p",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    seed(database, "edith@example.com", "francis@example.com", "gina@example.com")
+    identities = [("google", "g-1", "edith@example.com"), ("partner", "p-1", "edith@example.com")]
+    identities += [("partner", "p-2", "francis@example.com")]
+    add_identities(database, identities, unverified={"gina@example.com"})
+
+    with respx.mock(assert_all_called=False) as provider:
+        provider.route().respond(503)
+        main(["providers", "check"])
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("; emails trusted (verified unless the provider says otherwise)")
+    assert out[1].endswith(UNTRUSTED)
+    assert out[2:] == [
+        "verified users with an identity of an untrusted provider, to review:",
+        f"  edith@example.com: through partner (subject p-1), since {T0:%Y-%m-%d}",
+        f"  francis@example.com: through partner (subject p-2), since {T0:%Y-%m-%d}",
+    ]
 
 
 def test_providers_check_greets_the_smtp_server_and_sends_nothing(
@@ -173,7 +232,10 @@ def test_providers_check_greets_the_smtp_server_and_sends_nothing(
 
     lines = capsys.readouterr().out.splitlines()
     assert answering == EXIT_OK
-    assert lines[0] == f"email: ok: SMTP server 127.0.0.1:{sink.port} answers, no TLS (loopback)"
+    assert lines[0] == (
+        f"email: ok: SMTP server 127.0.0.1:{sink.port} answers, no TLS (loopback); "
+        "emails trusted (verified unless the provider says otherwise)"
+    )
     assert sink.messages == []
     assert down == EXIT_PROVIDER_UNUSABLE
     assert lines[1].startswith("email: UNUSABLE: SMTPConnectError")

@@ -40,10 +40,15 @@ def github() -> Iterator[tuple[GitHub, respx.MockRouter]]:
         yield state, router
 
 
-@pytest.fixture
+@pytest.fixture(params=[pytest.param("", id="trusted by default")])
 async def client(
-    settings: Settings, engine: AsyncEngine, clock: FakeClock, http_client: httpx.AsyncClient
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: FakeClock,
+    http_client: httpx.AsyncClient,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app offering GitHub, with SIGNET_PROVIDER_GITHUB_TRUST_EMAIL set to the param."""
     configured = Settings(
         **settings.model_dump(exclude_unset=True, exclude={"verifier_url", "provider_variables"}),
         providers="github",
@@ -51,6 +56,7 @@ async def client(
         provider_variables={
             "SIGNET_PROVIDER_GITHUB_CLIENT_ID": "gh-client",
             "SIGNET_PROVIDER_GITHUB_CLIENT_SECRET": "gh-secret",
+            "SIGNET_PROVIDER_GITHUB_TRUST_EMAIL": request.param,
         },
     )
     async with serving(configured, clock=clock, http_client=http_client) as client:
@@ -83,6 +89,19 @@ async def test_github_signs_in_with_the_primary_verified_email(
     assert router["emails"].calls.last.request.headers["authorization"] == "Bearer gho_1"
     (identity,) = (await client.get("/auth/identities")).json()
     assert (identity["provider"], identity["subject"]) == ("github", "4242")
+
+
+@pytest.mark.parametrize(
+    ("client", "verified"),
+    [pytest.param("", True, id="trusted by default"), pytest.param("false", False, id="not")],
+    indirect=["client"],
+)
+async def test_githubs_emails_are_verified_only_when_it_is_trusted(
+    client: httpx.AsyncClient, github: tuple[GitHub, respx.MockRouter], verified: bool
+) -> None:
+    assert (await sign_in(client)).status_code == 303
+
+    assert (await client.get("/auth/me")).json()["email_verified"] is verified
 
 
 @pytest.mark.parametrize(

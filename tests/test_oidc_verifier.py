@@ -129,7 +129,9 @@ async def test_a_valid_rsa_token_proves_its_normalised_email(
 ) -> None:
     identity = await verifier.verify(make_token())
 
-    assert identity == Identity(email="edith@example.com", issuer=ISSUER, subject="1234")
+    assert identity == Identity(
+        email="edith@example.com", issuer=ISSUER, subject="1234", email_verified=False
+    )
     assert provider["discovery"].call_count == 1
     assert provider["jwks"].call_count == 1
 
@@ -203,12 +205,39 @@ async def test_several_trusted_audiences_need_our_authorized_party(
     assert (await verifier.verify(token)).email == "edith@example.com"
 
 
-async def test_without_email_verified_the_email_is_unverified_unless_the_provider_is_trusted(
-    verifier: OIDCProvider, provider: respx.MockRouter, make_token: TokenFactory
+@pytest.mark.parametrize(
+    ("trusted", "claim", "verified"),
+    [
+        pytest.param(True, True, True, id="trusted, email_verified true"),
+        pytest.param(True, None, True, id="trusted, no email_verified"),
+        pytest.param(False, True, False, id="untrusted, email_verified true"),
+        pytest.param(False, None, False, id="untrusted, no email_verified"),
+    ],
+)
+async def test_whether_the_email_is_verified_is_the_providers_trust_not_the_claims(
+    http_client: httpx.AsyncClient,
+    keys: ProviderKeys,
+    clock: FakeClock,
+    provider: respx.MockRouter,
+    make_token: TokenFactory,
+    trusted: bool,
+    claim: bool | None,
+    verified: bool,
 ) -> None:
-    identity = await verifier.verify(make_token(email_verified=None))
+    verifier = OIDCProvider(
+        name="idp",
+        client=http_client,
+        keys=keys,
+        issuer=ISSUER,
+        client_ids=[CLIENT_ID],
+        leeway=60,
+        clock=clock,
+        trust_email=trusted,
+    )
 
-    assert (identity.email, identity.email_verified) == ("edith@example.com", False)
+    identity = await verifier.verify(make_token(email_verified=claim))
+
+    assert (identity.email, identity.email_verified) == ("edith@example.com", verified)
     assert identity.subject == "1234"
 
 

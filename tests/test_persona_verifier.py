@@ -58,6 +58,23 @@ async def test_posts_the_assertion_and_our_audience_form_encoded(
     }
 
 
+async def test_an_untrusted_persona_verifiers_emails_are_unverified(
+    mock_verifier: respx.MockRouter, clock: FakeClock, http_client: httpx.AsyncClient
+) -> None:
+    untrusted = PersonaProvider(
+        name="persona",
+        client=http_client,
+        url=URL,
+        audience=AUDIENCE,
+        timeout=2.0,
+        clock=clock,
+        trust_email=False,
+    )
+    mock_verifier.post(URL).respond(json=okay(clock))
+
+    assert (await untrusted.verify("the-assertion")).email_verified is False
+
+
 async def test_email_is_normalised(
     verifier: PersonaProvider, mock_verifier: respx.MockRouter, clock: FakeClock
 ) -> None:

@@ -89,6 +89,14 @@ def test_a_wrong_provider_setting_is_refused_by_name(
     assert named in refusal(settings, "corp", **variables)
 
 
+def test_the_email_provider_cannot_be_untrusted_signet_proves_its_addresses(
+    settings: Settings,
+) -> None:
+    refused = refusal(settings, "email", EMAIL_TRUST_EMAIL="false")
+
+    assert "SIGNET_PROVIDER_EMAIL_TRUST_EMAIL cannot be false" in refused
+
+
 def test_single_provider_settings_are_refused_beside_the_list(settings: Settings) -> None:
     with pytest.raises(ValidationError) as refused:
         Settings(

@@ -81,3 +81,18 @@ async def add_user(*, db: AsyncSession, email: str, verified: bool, now: datetim
 
 async def mark_verified(*, db: AsyncSession, email: str) -> None:
     await db.execute(update(User).where(col(User.email) == email).values(email_verified=True))
+
+
+async def verified_users_joined_through(
+    *, db: AsyncSession, providers: list[str]
+) -> list[IdentityRow]:
+    """The identities of these providers that belong to verified users, by email."""
+    if not providers:
+        return []
+    statement = (
+        select(IdentityRow)
+        .join(User, col(User.email) == col(IdentityRow.email))
+        .where(col(IdentityRow.provider).in_(providers), col(User.email_verified))
+        .order_by(col(IdentityRow.email), col(IdentityRow.created_at))
+    )
+    return list((await db.scalars(statement)).all())

@@ -3,14 +3,16 @@
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.providers.base import VerificationError
-from api.auth.providers.config import ProviderConfig
+from api.auth.providers.config import ProviderConfig, trust_of
 from api.auth.providers.jwks import ProviderKeys
 from api.clock import Clock
 from api.config import Settings
 from api.mail.mailer import Mailer, MailUnavailable
 from api.mail.smtp import SmtpMailer
+from api.store.identities import verified_users_joined_through
 from api.urls import is_https_or_loopback
 
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
@@ -36,10 +38,26 @@ async def check_providers(
             else:
                 detail = await _check(config, settings=settings, client=client, clock=clock)
         except (VerificationError, MailUnavailable) as failure:
-            verdicts.append(Verdict(config.name, False, str(failure)))
+            verdicts.append(Verdict(config.name, False, f"{failure}; {trust_of(config)}"))
         else:
-            verdicts.append(Verdict(config.name, True, detail))
+            verdicts.append(Verdict(config.name, True, f"{detail}; {trust_of(config)}"))
     return verdicts
+
+
+async def untrusted_joins(
+    settings: Settings, *, db_sessions: async_sessionmaker[AsyncSession]
+) -> list[str]:
+    """Lines naming each verified user with an identity of an untrusted provider: joined under
+    the rule before trust was the provider's (its email_verified was believed), or linked by the
+    user. Listed for an operator to review; nothing is changed."""
+    untrusted = [config.name for config in settings.provider_configs if not config.trust_email]
+    async with db_sessions() as db:
+        rows = await verified_users_joined_through(db=db, providers=untrusted)
+    return [
+        f"{row.email}: through {row.provider} (subject {row.subject}), since "
+        f"{row.created_at:%Y-%m-%d}"
+        for row in rows
+    ]
 
 
 async def _check_mail(mailer: Mailer | None) -> str:

@@ -144,6 +144,8 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
     trust = values.get("TRUST_EMAIL", "").lower()
     if trust not in ("", "true", "false"):
         raise ValueError(f"{prefix}TRUST_EMAIL must be true or false")
+    if kind == "email" and trust == "false":
+        raise ValueError(f"{prefix}TRUST_EMAIL cannot be false: Signet proves these addresses")
     scopes = values.get("SCOPES")
     secret = values.get("CLIENT_SECRET")
     return ProviderConfig(
@@ -159,3 +161,10 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
         verifier_url=urls["VERIFIER_URL"],
         tenant=tenant,
     )
+
+
+def trust_of(config: ProviderConfig) -> str:
+    """The provider's trust, in the words the start-up log and `signet providers check` use."""
+    if config.trust_email:
+        return "emails trusted (verified unless the provider says otherwise)"
+    return "emails not trusted (its users are unverified; SIGNET_PROVIDER_<NAME>_TRUST_EMAIL)"

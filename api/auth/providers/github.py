@@ -35,9 +35,11 @@ class GitHubProvider:
         client_secret: SecretStr | None,
         scopes: tuple[str, ...],
         timeout: float,
+        trust_email: bool = True,
     ) -> None:
         self.name = name
         self.client_id = client_id
+        self._trust_email = trust_email
         self._client = client
         self._client_secret = client_secret
         self._scopes = scopes
@@ -81,6 +83,7 @@ class GitHubProvider:
                 email=email_claim(_primary_verified(emails)),
                 issuer="github.com",
                 subject=str(user.get("id")) if isinstance(user, dict) else None,
+                email_verified=self._trust_email,
             )
 
     async def _api(self, access_token: str, path: str) -> Any:

@@ -136,15 +136,16 @@ class OIDCProvider:
     def _identity(
         self, claims: Mapping[str, Any], *, email_source: Mapping[str, Any], id_token: str | None
     ) -> Identity:
-        # Present, it must be JSON true; absent (Microsoft never sends it), the email counts as
-        # verified only for a provider trusted to hand out verified addresses alone.
+        # Present, it must be JSON true. Whether the email then counts as verified is the
+        # provider's trust, never the claim's: whoever runs an untrusted provider can write
+        # email_verified: true for any address (Keycloak's per-provider "Trust Email").
         if "email_verified" in email_source and email_source["email_verified"] is not True:
             raise EmailNotVerified("email not verified")
         return Identity(
             email=email_claim(email_source.get("email")),
             issuer=claims["iss"],
             subject=claims["sub"],
-            email_verified="email_verified" in email_source or self._trust_email,
+            email_verified=self._trust_email,
             # A posted ID token is accepted once; one from the code flow was ours alone anyway.
             one_time_proof=hashlib.sha256(id_token.encode()).hexdigest() if id_token else None,
             proof_expires_at=datetime.fromtimestamp(_number(claims, "exp") + self._leeway, UTC),

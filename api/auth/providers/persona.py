@@ -32,8 +32,10 @@ class PersonaProvider:
         audience: str,
         timeout: float,
         clock: Clock,
+        trust_email: bool = True,
     ) -> None:
         self.name = name
+        self._trust_email = trust_email
         self._client = client
         self._url = url
         self._audience = audience
@@ -82,4 +84,5 @@ class PersonaProvider:
         return Identity(
             email=email_claim(answer.get("email")),
             issuer=issuer if isinstance(issuer, str) else None,
+            email_verified=self._trust_email,
         )

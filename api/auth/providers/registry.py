@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 import httpx
 
 from api.auth.providers.base import Provider, RedirectProvider
-from api.auth.providers.config import ProviderConfig
+from api.auth.providers.config import ProviderConfig, trust_of
 from api.auth.providers.persona import PersonaProvider
 from api.clock import Clock
 from api.config import Settings
@@ -139,16 +139,14 @@ def build_providers(
 ) -> Providers:
     """Every provider SIGNET_PROVIDERS (or the single-provider settings) describes; a test's
     `stand_in` answers for each of them."""
-    return Providers(
-        {
-            config.name: (
-                config,
-                stand_in or _build(config, settings=settings, client=client, clock=clock),
-            )
-            for config in settings.provider_configs
-        },
-        public_url=settings.public_url,
-    )
+    built = {}
+    for config in settings.provider_configs:
+        logger.info("provider %s (%s): %s", config.name, config.kind, trust_of(config))
+        built[config.name] = (
+            config,
+            stand_in or _build(config, settings=settings, client=client, clock=clock),
+        )
+    return Providers(built, public_url=settings.public_url)
 
 
 def _build(
@@ -194,6 +192,7 @@ def _build(
             audience=settings.audience,
             timeout=settings.verifier_timeout,
             clock=clock,
+            trust_email=config.trust_email,
         )
     from api.auth.providers.github import GitHubProvider
 
@@ -205,4 +204,5 @@ def _build(
         client_secret=config.client_secret,
         scopes=config.scopes,
         timeout=settings.verifier_timeout,
+        trust_email=config.trust_email,
     )
