@@ -12,8 +12,7 @@ SIGN_IN_ERRORS = {
     "identity_in_use": "That account is already linked to another user.",
     "invalid_response": "The provider's answer did not check out. Please try again.",
     "provider_unavailable": "The provider could not be reached. Please try again shortly.",
-    "temporarily_unavailable": "Too many attempts, or the provider is busy. Please wait a few "
-    "minutes and try again.",
+    "temporarily_unavailable": "Too many attempts, or the provider is busy. Wait, then retry.",
     "server_error": "The provider ran into a problem. Please try again shortly.",
 }
 # Anything else (a code the provider made up, or one typed into the address bar): never echoed.
