@@ -11,7 +11,7 @@ from api.observability.access_log import AccessLog
 from api.observability.logs import configure_logging
 from api.observability.metrics import PrometheusMetrics, mount_metrics
 from api.services import Services, lifespan, new_metrics
-from api.web import docs
+from api.web import docs, favicon
 from api.web.front import SignetApp
 from api.web.middleware.body_limit import BodyLimitMiddleware
 from api.web.middleware.cors import ProblemCORSMiddleware
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(introspect.router)
     app.include_router(sessions.router)
     app.include_router(sign_in_page.router)
+    app.include_router(favicon.router)
     if settings.serves_docs:
         docs.mount_docs(app)
     if isinstance(metrics, PrometheusMetrics):

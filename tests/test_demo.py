@@ -4,6 +4,8 @@ import httpx
 
 from api.app import create_app
 from api.config import Settings
+from api.dev.demo import DEMO_FILES
+from api.web.sign_in_html import SIGN_IN_ERRORS
 from tests.apps import APP_ORIGIN
 
 
@@ -26,3 +28,18 @@ async def test_production_does_not_serve_the_demo_app(client: httpx.AsyncClient)
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_demo_says_what_a_failed_flow_means_as_the_sign_in_page_does() -> None:
+    script = (DEMO_FILES / "app.js").read_text()
+
+    for code, words in SIGN_IN_ERRORS.items():
+        assert f'  {code}: "{words}",' in script, code
+
+
+async def test_the_demo_tells_its_two_email_boxes_apart(settings: Settings) -> None:
+    page = (DEMO_FILES / "index.html").read_text()
+
+    assert '<h2 id="id_email_code_title">Email me a code</h2>' in page
+    assert "Sign in as anyone" in page
+    assert "development only" in page

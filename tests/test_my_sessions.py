@@ -14,6 +14,7 @@ from api.auth.sessions import SIGHTINGS_TASK
 from api.services import services_of
 from api.store.tables import SessionRow
 from api.testing import FakeClock, FakeProvider
+from api.web.devices import device_name
 
 COOKIE = "__Host-signet_session"
 
@@ -55,7 +56,16 @@ async def test_my_sessions_say_where_and_which_is_this_one(
         ("Laptop/2.0", True, "cookie"),
         ("Phone/1.0", False, "cookie"),
     ]
-    assert set(listed[0]) == {"id", "created_at", "last_seen", "user_agent", "current", "kind"}
+    assert set(listed[0]) == {
+        "id",
+        "created_at",
+        "last_seen",
+        "user_agent",
+        "device",
+        "current",
+        "kind",
+    }
+    assert [item["device"] for item in listed] == ["python-httpx", "Laptop", "Phone"]
     assert phone not in str(listed)  # the list names sessions, it never hands out tokens
 
 
@@ -150,3 +160,59 @@ async def test_my_own_lists_are_never_cached_on_the_way(
 
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "device"),
+    [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "HeadlessChrome/126.0.0.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari on iPhone",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
+            "Gecko) Version/17.5 Safari/605.1.15",
+            "Safari on macOS",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
+            "Firefox on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+            "Samsung Internet on Android",
+        ),
+        (
+            "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Safari/537.36",
+            "Chrome on ChromeOS",
+        ),
+        ("Mozilla/5.0 (X11; Linux x86_64)", "A browser on Linux"),
+        ("curl/8.8.0", "curl"),
+        ("Mozilla/5.0", None),
+        ("<script>", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_user_agent_is_named_as_a_person_names_their_device(
+    user_agent: str | None, device: str | None
+) -> None:
+    assert device_name(user_agent) == device

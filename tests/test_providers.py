@@ -1,6 +1,7 @@
 """Several providers at once: SIGNET_PROVIDERS, each provider's variables, and choosing one."""
 
 from collections.abc import AsyncIterator
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -238,7 +239,10 @@ async def test_the_sign_in_page_offers_a_button_per_redirect_provider(
     page = response.text
     assert "Sign in with Google" in page
     assert "Sign in with Corp &lt;SSO&gt;" in page  # escaped, never markup
-    assert f'href="{PUBLIC_URL}/auth/providers/google/start?return_to=%2Fx%3Fa%3D1%26b%3D2"' in page
+    # The flow comes back to the sign-in page, which goes on to /x?a=1&b=2 once signed in, or
+    # says what went wrong.
+    back = quote("/auth/sign-in?" + urlencode({"return_to": "/x?a=1&b=2"}), safe="")
+    assert f'href="{PUBLIC_URL}/auth/providers/google/start?return_to={back}"' in page
     assert "<script" not in page
 
 

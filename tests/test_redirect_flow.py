@@ -363,9 +363,47 @@ async def test_the_sign_in_page_with_one_provider_goes_straight_to_it(
     response = await client.get("/auth/sign-in", params={"return_to": "/app"})
 
     assert response.status_code == 302
+    # Back to the sign-in page, which goes on to /app or says what went wrong.
     assert response.headers["location"] == (
-        f"{APP_ORIGIN}/auth/providers/corp/start?return_to=%2Fapp"
+        f"{APP_ORIGIN}/auth/providers/corp/start?return_to=%2Fauth%2Fsign-in%3Freturn_to%3D%252Fapp"
     )
+
+
+async def test_the_sign_in_page_says_why_a_flow_failed_and_goes_on_once_one_works(
+    client: httpx.AsyncClient, stub: tuple[StubProvider, respx.MockRouter]
+) -> None:
+    provider, _ = stub
+
+    async def through_the_page() -> dict[str, str]:
+        page = await client.get("/auth/sign-in", params={"return_to": "/app"})
+        flow = await client.get(page.headers["location"])
+        query = {
+            name: values[0]
+            for name, values in parse_qs(urlsplit(flow.headers["location"]).query).items()
+        }
+        provider.nonce = query["nonce"]
+        return query
+
+    # Edith cancels at the provider: back on the sign-in page, which says so and stays put.
+    refused = await client.get(
+        CALLBACK, params={"error": "access_denied", "state": (await through_the_page())["state"]}
+    )
+    again = await client.get(refused.headers["location"])
+    # She tries again and gets in: the sign-in page sends her on to /app.
+    worked = await client.get(
+        CALLBACK, params={"code": "c-1", "state": (await through_the_page())["state"]}
+    )
+    onward = await client.get(worked.headers["location"])
+
+    assert (
+        refused.headers["location"] == "/auth/sign-in?return_to=%2Fapp&signet_error=access_denied"
+    )
+    assert again.status_code == 200  # not straight back to the provider
+    assert 'role="alert">You cancelled signing in' in again.text
+    assert "/auth/providers/corp/start?return_to=" in again.text
+    assert worked.headers["location"] == "/auth/sign-in?return_to=%2Fapp"
+    assert onward.status_code == 303
+    assert onward.headers["location"] == "/app"
 
 
 async def test_the_sign_in_page_refuses_a_foreign_return_to(client: httpx.AsyncClient) -> None:

@@ -18,8 +18,10 @@ router = APIRouter(prefix="/dev-idp", include_in_schema=False)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Development mailbox</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto;
+padding: 0 1rem }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere }}</style></head>
+<body>
 <main><h1>Development mailbox</h1>
 <p>Development only: the messages Signet would have sent, newest first.</p>
 {messages}

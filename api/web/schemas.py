@@ -108,5 +108,10 @@ class SessionPublic(SQLModel):
         "SIGNET_SESSION_SEEN_INTERVAL (60 s) on other workers."
     )
     user_agent: str | None
+    device: str | None = Field(
+        default=None,
+        description='The user agent in words, as a person names their device: "Chrome on '
+        'Linux", "Safari on iPhone"; null when it says nothing recognisable.',
+    )
     current: bool = Field(description="Whether this request is made with it.")
     kind: str = Field(description="How its token travels: cookie or bearer.")

@@ -2,6 +2,7 @@
 through a real SMTP server (running in the test), and she types the code from it, or opens its
 link in another browser."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,19 @@ def test_wrong_codes_are_explained_and_the_right_one_still_works(
     expect(page.locator("nav")).to_contain_text(f"Signed in as {EDITH}")
     expect(page.locator("#id_error")).to_be_hidden()
     assert script_errors == []
+
+
+def test_the_demo_says_how_its_two_email_boxes_differ(page: Page) -> None:
+    # Edith chooses to sign in: two boxes ask for an email address, each saying what it does.
+    page.goto("/")
+    page.click("#id_login")
+
+    code_form = page.get_by_role("form", name="Email me a code")
+    anyone_form = page.get_by_role("form", name="Sign in as anyone development only")
+    expect(code_form).to_contain_text("emails a one-time code")
+    expect(anyone_form).to_contain_text("no email is sent")
+    expect(page.get_by_label("Your email address")).to_be_focused()
+    expect(page.get_by_label("Address to sign in as")).to_be_visible()
+    screens = os.environ.get("SIGNET_TEST_SCREENSHOTS")
+    if screens:
+        page.screenshot(path=f"{screens}/demo-sign-in.png", full_page=True)

@@ -1,5 +1,7 @@
 """Edith signs in to the demo app in a real browser, and the server remembers her."""
 
+import os
+
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
@@ -74,11 +76,17 @@ def test_edith_ends_her_other_session_from_the_list(
     page.goto("/")
     sign_in(page, "edith@example.com")
 
-    # The page lists both sessions; she ends the other one.
+    # The page lists both sessions, by device in words and when; she ends the other one.
     sessions = page.locator("#id_sessions li")
     expect(sessions).to_have_count(2)
     expect(page.locator("#id_sessions")).to_contain_text("this one")
-    page.click("#id_sessions button")
+    expect(sessions.locator(".device")).to_have_text(["Chrome on Linux", "Chrome on Linux"])
+    expect(sessions.first).to_contain_text("last seen")
+    assert "Mozilla/5.0" not in page.inner_text("#id_sessions")
+    screens = os.environ.get("SIGNET_TEST_SCREENSHOTS")
+    if screens:
+        page.screenshot(path=f"{screens}/demo-sessions.png", full_page=True)
+    page.get_by_role("button", name="End the session on Chrome on Linux").click()
     expect(sessions).to_have_count(1)
 
     # The other device is signed out on its next look.

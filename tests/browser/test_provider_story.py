@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from api.web.sign_in_html import SIGN_IN_ERRORS
 from tests.servers import Server
 
 pytestmark = pytest.mark.browser
@@ -39,5 +40,5 @@ def test_a_refused_sign_in_is_explained_in_words(page: Page) -> None:
     # Edith comes back from a provider that refused her (she cancelled there).
     page.goto("/?signet_error=access_denied")
 
-    expect(page.locator("#id_error")).to_have_text("You cancelled signing in.")
+    expect(page.locator("#id_error")).to_have_text(SIGN_IN_ERRORS["access_denied"])
     expect(page.locator("#id_login")).to_be_visible()

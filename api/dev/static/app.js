@@ -11,13 +11,17 @@ const SIGNET = ""; // same origin as this page
 const $ = (id) => document.getElementById(id);
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
-// What a failed redirect sign-in means, in words (Signet adds ?signet_error=<code>).
+// What a failed redirect sign-in means, in words (Signet adds ?signet_error=<code>); Signet's
+// own sign-in page says the same (tests/test_demo.py checks they agree).
 const SIGN_IN_ERRORS = {
-  access_denied: "You cancelled signing in.",
+  access_denied: "You cancelled signing in, or the provider did not let you in.",
   email_not_verified: "That provider does not vouch for your email address.",
   account_exists: "An account with this email exists: sign in the way you did before.",
+  identity_in_use: "That account is already linked to another user.",
   invalid_response: "The provider's answer did not check out. Please try again.",
   provider_unavailable: "The provider could not be reached. Please try again shortly.",
+  temporarily_unavailable: "Too many attempts, or the provider is busy. Wait, then retry.",
+  server_error: "The provider ran into a problem. Please try again shortly.",
 };
 
 let providers = []; // from GET /auth/providers
@@ -90,7 +94,25 @@ async function logOut() {
   await fetch(`${SIGNET}/auth/logout`, { method: "POST", credentials: "include" });
 }
 
-// Where the user is signed in, with a button to end each session but this one.
+// "3 minutes ago", in the reader's language.
+const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+function ago(iso) {
+  const seconds = (new Date(iso) - Date.now()) / 1000;
+  const [unit, size] = UNITS.find(([, size]) => Math.abs(seconds) >= size) || UNITS[3];
+  return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" })
+    .format(Math.round(seconds / size), unit);
+}
+
+function timeElement(iso, text) {
+  const element = document.createElement("time");
+  element.dateTime = iso;
+  element.title = new Date(iso).toLocaleString();
+  element.textContent = text;
+  return element;
+}
+
+// Where the user is signed in, with a button to end each session but this one. Signet names
+// each device in words (`device`: "Chrome on Linux"); the raw `user_agent` is there too.
 async function showSessions(user) {
   const section = $("id_sessions_section");
   section.hidden = !user;
@@ -101,14 +123,26 @@ async function showSessions(user) {
   list.replaceChildren();
   for (const session of await response.json()) {
     const item = document.createElement("li");
-    const seen = new Date(session.last_seen).toLocaleString();
-    item.textContent = `${session.user_agent || "Unknown browser"} (${session.kind}), last seen ${seen}`;
-    if (session.current) {
-      item.append(" — this one");
-    } else {
+    const about = document.createElement("span");
+    const name = document.createElement("span");
+    name.className = "device";
+    name.textContent = session.device || "Unknown device";
+    name.title = session.user_agent || "";
+    const when = document.createElement("span");
+    when.className = "hint";
+    when.append(
+      `${session.kind === "bearer" ? "token" : "browser"} · signed in `,
+      timeElement(session.created_at, new Date(session.created_at).toLocaleString()),
+      " · last seen ",
+      timeElement(session.last_seen, ago(session.last_seen)),
+    );
+    about.append(name, session.current ? " — this one" : "", when);
+    item.append(about);
+    if (!session.current) {
       const end = document.createElement("button");
       end.type = "button";
       end.textContent = "End";
+      end.setAttribute("aria-label", `End the session on ${name.textContent}`);
       end.addEventListener("click", async () => {
         await fetch(`${SIGNET}/auth/sessions/${encodeURIComponent(session.id)}`, {
           method: "DELETE",
@@ -116,7 +150,7 @@ async function showSessions(user) {
         });
         showSessions(user);
       });
-      item.append(" ", end);
+      item.append(end);
     }
     list.append(item);
   }
@@ -159,13 +193,13 @@ $("id_login").addEventListener("click", async () => {
   showError(null);
   await providersListed; // "Sign in" may show (after /auth/me) before the list is in
   showProviders();
-  if (providers.some((provider) => provider.kind === "email")) {
-    $("id_email_code_form").hidden = false;
-    $("id_code_email").focus();
-  }
   if (providers.some((provider) => provider.kind === "persona")) {
     $("id_signin_form").hidden = false;
     $("id_email").focus();
+  }
+  if (providers.some((provider) => provider.kind === "email")) {
+    $("id_email_code_form").hidden = false;
+    $("id_code_email").focus();
   }
 });
 

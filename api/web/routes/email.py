@@ -121,13 +121,13 @@ async def link_page(
     token: Annotated[str, Query()] = "",
 ) -> Response:
     """Name the email the link signs in, with a button that does; opening it uses up nothing."""
-    base = services.settings.public_path
+    base, site = services.settings.public_path, services.settings.mail_site_name
     try:
         # However mangled the link (cut short, run on), a person gets a page saying so.
         email = await codes.email_of_link(token[:MAX_LINK_TOKEN_LENGTH])
     except CodeRejected as rejected:
         if wants_html(request.headers.get("accept")):
-            return error_page(rejected, next_step=start_again(base))
+            return error_page(rejected, site=site, next_step=start_again(base))
         raise
     form = (
         f"<p>Sign in as <strong>{escape(email)}</strong>?</p>"
@@ -137,7 +137,7 @@ async def link_page(
         "<p>If you did not ask to sign in, close this page: nothing happens until you press "
         "the button.</p>"
     )
-    return page("Sign in", form)
+    return page("Sign in", form, site=site)
 
 
 @router.post(
@@ -171,7 +171,9 @@ async def link(
         )
     except Exception as error:
         if wants_html(request.headers.get("accept")):
-            return error_page(error, next_step=start_again(services.settings.public_path))
+            settings = services.settings
+            next_step = start_again(settings.public_path)
+            return error_page(error, site=settings.mail_site_name, next_step=next_step)
         raise
 
 

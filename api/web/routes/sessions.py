@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Response
 
 from api.web.deps import JSON_ONLY, PRIVATE, SESSION_SECURITY, Authenticated, ServicesDep
+from api.web.devices import device_name
 from api.web.problems import problem_responses
 from api.web.schemas import SessionPublic
 
@@ -26,6 +27,7 @@ async def sessions(authentication: Authenticated, services: ServicesDep) -> list
             created_at=row.created_at,
             last_seen=row.last_seen or row.created_at,
             user_agent=row.user_agent,
+            device=device_name(row.user_agent),
             current=row.id == current,
             kind=row.kind,
         )

@@ -1,7 +1,9 @@
 """The sign-in page for people who arrive without a SPA, no JavaScript: a button per provider,
-and where the email provider is offered, a form to ask for a code and one to enter it."""
+and where the email provider is offered, a form to ask for a code and one to enter it; what a
+provider's failed flow means, in words; who is signed in, and a button to sign out."""
 
 from html import escape
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,6 +16,7 @@ from api.web.deps import (
     OWN_FORM,
     ClientAddressDep,
     EmailCodesDep,
+    MaybeAuthenticated,
     ServicesDep,
     SessionCookieDep,
     UserAgentDep,
@@ -22,43 +25,104 @@ from api.web.openapi import form_body
 from api.web.pages import error_page, form_fields, page
 from api.web.problems import problem_responses
 from api.web.routes.email import sign_in_with
+from api.web.sign_in_html import (
+    NOT_AN_ADDRESS,
+    code_form,
+    email_form,
+    provider_buttons,
+    sign_in_error,
+    signed_in,
+)
 
 router = APIRouter(prefix="/auth", tags=["providers"])
-NOT_AN_ADDRESS = '<p class="error" role="alert">That is not an email address.</p>'
+NOT_STORED = {"Cache-Control": "no-store"}
+Param = Annotated[str | None, Query(max_length=4096)]
 
 
 @router.get(
     "/sign-in",
     summary="The sign-in page",
     response_class=HTMLResponse,
-    responses=problem_responses(400, 422),
+    responses={
+        302: {"description": "Straight to the one provider, when it is all there is."},
+        303: {"description": "Signed in already: on to `return_to`."},
+        **problem_responses(400, 422),
+    },
 )
 async def sign_in_page(
-    services: ServicesDep, return_to: str | None = Query(default=None, max_length=4096)
+    services: ServicesDep,
+    authentication: MaybeAuthenticated,
+    return_to: Param = None,
+    signet_error: Param = None,
 ) -> Response:
-    """A button per provider and the email form; straight to a redirect provider that is alone."""
-    target = checked_return_to(return_to, allowed_origins=services.settings.return_to_origins)
-    query = urlencode({"return_to": target})
+    """Buttons, the email form and why a flow failed; if signed in, on to return_to (or who)."""
+    # Without a return_to, flows come back here to say who is signed in.
+    settings = services.settings
+    base, site = settings.public_path, settings.mail_site_name
+    own = f"{base}/auth/sign-in"
+    target = (
+        checked_return_to(return_to, allowed_origins=settings.return_to_origins)
+        if return_to
+        else own
+    )
+    alert = sign_in_error(signet_error)
+    if authentication is not None:
+        if target != own and not alert:
+            return RedirectResponse(target, status_code=303, headers=NOT_STORED)
+        body = alert + signed_in(
+            base,
+            authentication.user.email,
+            continue_to=None if target == own else target,
+            return_to=return_to or "",
+        )
+        return page("Signed in", body, site=site, heading=f"Signed in to {site}")
+    # A provider's flow comes back here, whether it worked or not: failures are then said here,
+    # and a success goes on to the target.
+    back = own if target == own else f"{own}?{urlencode({'return_to': target})}"
     starts = [
-        (config.display_name, f"{start}?{query}")
+        (config.display_name, f"{start}?{urlencode({'return_to': back})}")
         for config in services.providers.configs
         if (start := services.providers.start_url(config.name)) is not None
     ]
     offers_email = services.email_codes is not None
-    if len(starts) == 1 and not offers_email:
-        return RedirectResponse(starts[0][1], status_code=302)
-    body = ""
-    if starts:
-        items = "".join(
-            f'<li><a class="button" href="{escape(url)}">Sign in with {escape(name)}</a></li>'
-            for name, url in starts
-        )
-        body = f"<ul>{items}</ul>"
+    if len(starts) == 1 and not offers_email and not alert:
+        return RedirectResponse(starts[0][1], status_code=302, headers=NOT_STORED)
+    body = alert + provider_buttons(starts)
     if offers_email:
-        body += _email_form(services.settings.public_path, target)
-    if not body:
-        body = "<p>No provider here signs in without the application's own page.</p>"
-    return page("Sign in", body)
+        body += email_form(base, target, after_buttons=bool(starts))
+    if not starts and not offers_email:
+        body += "<p>No provider here signs in without the application's own page.</p>"
+    return page("Sign in", body, site=site, heading=f"Sign in to {site}")
+
+
+@router.post(
+    "/sign-in/logout",
+    summary="Sign out (the sign-in page's form)",
+    status_code=303,
+    response_class=RedirectResponse,
+    dependencies=OWN_FORM,
+    responses=problem_responses(403, 413),
+    openapi_extra=form_body(errors_as_pages=True),
+)
+async def logout_form(
+    request: Request, authentication: MaybeAuthenticated, services: ServicesDep
+) -> Response:
+    """End this session, clear its cookie and show the sign-in page again."""
+    if authentication is not None:
+        await services.auth.sign_out(authentication)
+    return_to = (await form_fields(request)).get("return_to")
+    again = f"{services.settings.public_path}/auth/sign-in"
+    if return_to:
+        try:
+            allowed = services.settings.return_to_origins
+            target = checked_return_to(return_to, allowed_origins=allowed)
+            again += f"?{urlencode({'return_to': target})}"
+        except InvalidReturnTo:
+            pass  # signed out all the same; the page then returns to itself
+    response = RedirectResponse(again, status_code=303, headers=NOT_STORED)
+    cleared = services.transports.cookie.logout_response()
+    response.raw_headers.extend(h for h in cleared.raw_headers if h[0] == b"set-cookie")
+    return response
 
 
 @router.post(
@@ -69,29 +133,32 @@ async def sign_in_page(
     responses=problem_responses(400, 403, 404, 413, 422, 429, 503),
     openapi_extra=form_body("email", errors_as_pages=True),
 )
-async def email_form(
+async def email_form_post(
     request: Request, codes: EmailCodesDep, address: ClientAddressDep, services: ServicesDep
 ) -> Response:
     """Send a code to the address, and show the form to enter it."""
     fields = await form_fields(request)
-    base, return_to = services.settings.public_path, fields.get("return_to") or "/"
+    settings = services.settings
+    base, site = settings.public_path, settings.mail_site_name
+    own = f"{base}/auth/sign-in"
+    return_to = fields.get("return_to") or own
     try:
         email = normalise_email(fields.get("email", ""))
     except InvalidEmail:
-        return page("Sign in", NOT_AN_ADDRESS + _email_form(base, return_to), status=422)
+        again = NOT_AN_ADDRESS + email_form(base, return_to)
+        return page("Sign in", again, site=site, heading=f"Sign in to {site}", status=422)
     try:
-        allowed = services.settings.return_to_origins
-        target = checked_return_to(return_to, allowed_origins=allowed)
+        target = checked_return_to(return_to, allowed_origins=settings.return_to_origins)
         await codes.start(email=email, return_to=target, address=address)
     except InvalidReturnTo as refused:
-        return error_page(refused, next_step=_email_form(base, "/"))
+        return error_page(refused, site=site, next_step=email_form(base, own))
     except Exception as error:
-        return error_page(error, next_step=_email_form(base, return_to))
+        return error_page(error, site=site, next_step=email_form(base, return_to))
     sent = (
         f"<p>We sent a code to <strong>{escape(email)}</strong>. It works for "
         f"{duration(codes.ttl)}; so does the link in the same message.</p>"
     )
-    return page("Check your email", sent + _code_form(base, email))
+    return page("Check your email", sent + code_form(base, email), site=site)
 
 
 @router.post(
@@ -103,7 +170,7 @@ async def email_form(
     responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
     openapi_extra=form_body("email", "code", errors_as_pages=True),
 )
-async def code_form(
+async def code_form_post(
     request: Request,
     codes: EmailCodesDep,
     address: ClientAddressDep,
@@ -113,11 +180,12 @@ async def code_form(
 ) -> Response:
     """Check the code, set the session cookie and return to where sign-in began."""
     fields = await form_fields(request)
-    base = services.settings.public_path
+    base, site = services.settings.public_path, services.settings.mail_site_name
     try:
         email = normalise_email(fields.get("email", ""))
     except InvalidEmail:
-        return page("Sign in", NOT_AN_ADDRESS + _email_form(base, "/"), status=422)
+        again = NOT_AN_ADDRESS + email_form(base, f"{base}/auth/sign-in")
+        return page("Sign in", again, site=site, heading=f"Sign in to {site}", status=422)
     code = fields.get("code", "")
     try:
         return await sign_in_with(
@@ -131,26 +199,5 @@ async def code_form(
         )
     except Exception as error:
         new_code = f'<p><a href="{escape(base)}/auth/sign-in">Ask for a new code</a></p>'
-        again = _code_form(base, email) + new_code
-        return error_page(error, next_step=again)
-
-
-def _email_form(base: str, return_to: str) -> str:
-    return (
-        f'<form method="post" action="{escape(base)}/auth/sign-in/email">'
-        '<label for="email">Email address</label>'
-        '<input id="email" name="email" type="email" autocomplete="email" required>'
-        f'<input type="hidden" name="return_to" value="{escape(return_to)}">'
-        '<button type="submit">Email me a code</button></form>'
-    )
-
-
-def _code_form(base: str, email: str) -> str:
-    return (
-        f'<form method="post" action="{escape(base)}/auth/sign-in/email/code">'
-        f'<input type="hidden" name="email" value="{escape(email)}">'
-        '<label for="code">Code</label>'
-        '<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" '
-        'pattern="[0-9 \\-]*" required autofocus>'
-        '<button type="submit">Sign in</button></form>'
-    )
+        again = code_form(base, email) + new_code
+        return error_page(error, site=site, next_step=again)
