@@ -62,11 +62,27 @@ async def test_my_sessions_say_where_and_which_is_this_one(
         "last_seen",
         "user_agent",
         "device",
+        "address",
         "current",
         "kind",
     }
     assert [item["device"] for item in listed] == ["python-httpx", "Laptop", "Phone"]
+    assert {item["address"] for item in listed} == {"127.0.0.1"}
     assert phone not in str(listed)  # the list names sessions, it never hands out tokens
+
+
+@pytest.mark.settings(trusted_proxies="127.0.0.1")
+async def test_behind_a_trusted_proxy_a_session_keeps_the_forwarded_address(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/auth/login",
+        json={"assertion": "edith"},
+        headers={"x-forwarded-for": "198.51.100.7, 2001:db8::1"},
+    )
+
+    (listed,) = (await client.get("/auth/sessions", headers=as_(response.cookies[COOKIE]))).json()
+    assert listed["address"] == "2001:db8::1"
 
 
 async def test_ending_one_of_my_sessions_ends_it_at_once(client: httpx.AsyncClient) -> None:

@@ -103,7 +103,11 @@ class AuthService:
             await self._limits.hit_identity(identity.email)
             await self._spend(identity)
             signed_in = await self._start(
-                identity.email, transport, claim=_claim(provider, identity), user_agent=user_agent
+                identity.email,
+                transport,
+                claim=_claim(provider, identity),
+                user_agent=user_agent,
+                address=address,
             )
         except (VerificationError, TooManyRequests, AccountExists) as error:
             self._record_login(transport, outcome=type(error).__name__)
@@ -155,7 +159,7 @@ class AuthService:
 
     async def start_session(self, *, email: str, transport: Transport) -> SignedIn:
         """Create or stamp the user and start a session for them, with no proof asked."""
-        return await self._start(email, transport, claim=None, user_agent=None)
+        return await self._start(email, transport, claim=None, user_agent=None, address=None)
 
     async def _start(
         self,
@@ -164,6 +168,7 @@ class AuthService:
         *,
         claim: IdentityClaim | None,
         user_agent: str | None,
+        address: str | None,
     ) -> SignedIn:
         now = self._clock()
         lifetime = self._settings.session_absolute_timeout
@@ -175,6 +180,7 @@ class AuthService:
                 claim=claim,
                 kind=str(transport.kind),
                 user_agent=user_agent,
+                address=address,
             )
         )
         token = issue_token(

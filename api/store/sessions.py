@@ -20,6 +20,7 @@ def new_session_id() -> str:
 
 
 MAX_USER_AGENT = 256
+MAX_ADDRESS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class NewSession:
     provider: str | None = None
     kind: str = "cookie"
     user_agent: str | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class StartedSession:
     provider: str | None
     kind: str
     user_agent: str | None
+    address: str | None
     last_seen: datetime
 
 
@@ -61,6 +64,7 @@ async def insert_sessions(
             provider=start.provider,
             kind=start.kind,
             user_agent=start.user_agent[:MAX_USER_AGENT] if start.user_agent else None,
+            address=start.address[:MAX_ADDRESS] if start.address else None,
             last_seen=start.now,
         )
         for start in starts

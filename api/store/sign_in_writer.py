@@ -63,6 +63,7 @@ class Login:
     # How the session's token travels ("cookie" or "bearer"), and the browser that asked.
     kind: str = "cookie"
     user_agent: str | None = None
+    address: str | None = None
 
 
 # Resolves the claims of a batch's logins (in order) inside its transaction: an account each,
@@ -100,6 +101,7 @@ async def write_sign_ins(
             provider=login.claim.provider if login.claim else None,
             kind=login.kind,
             user_agent=login.user_agent,
+            address=login.address,
         )
         for login, account in accepted
     ]

@@ -67,6 +67,8 @@ class SessionRow(SQLModel, table=True):
     # How its token travels: "cookie" or "bearer".
     kind: str = Field(default="cookie", max_length=8, sa_column_kwargs={"server_default": "cookie"})
     user_agent: str | None = Field(default=None, max_length=256)
+    # The client's address when it was started (behind SIGNET_TRUSTED_PROXIES, the forwarded one).
+    address: str | None = Field(default=None, max_length=64)
     # When it was last checked, as of the last write of the batch of sightings (it may lag).
     last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The absolute cap; rows past it are purged.

@@ -113,5 +113,10 @@ class SessionPublic(SQLModel):
         description='The user agent in words, as a person names their device: "Chrome on '
         'Linux", "Safari on iPhone"; null when it says nothing recognisable.',
     )
+    address: str | None = Field(
+        default=None,
+        description="The client's address when the session was started (behind a trusted "
+        "proxy, the one it forwarded); null for sessions started before Signet kept it.",
+    )
     current: bool = Field(description="Whether this request is made with it.")
     kind: str = Field(description="How its token travels: cookie or bearer.")

@@ -112,7 +112,8 @@ function timeElement(iso, text) {
 }
 
 // Where the user is signed in, with a button to end each session but this one. Signet names
-// each device in words (`device`: "Chrome on Linux"); the raw `user_agent` is there too.
+// each device in words (`device`: "Chrome on Linux"), with the address it signed in from; the
+// raw `user_agent` is there too.
 async function showSessions(user) {
   const section = $("id_sessions_section");
   section.hidden = !user;
@@ -131,7 +132,9 @@ async function showSessions(user) {
     const when = document.createElement("span");
     when.className = "hint";
     when.append(
-      `${session.kind === "bearer" ? "token" : "browser"} · signed in `,
+      `${session.kind === "bearer" ? "token" : "browser"}`,
+      session.address ? ` · from ${session.address}` : "",
+      " · signed in ",
       timeElement(session.created_at, new Date(session.created_at).toLocaleString()),
       " · last seen ",
       timeElement(session.last_seen, ago(session.last_seen)),

@@ -28,6 +28,7 @@ async def sessions(authentication: Authenticated, services: ServicesDep) -> list
             last_seen=row.last_seen or row.created_at,
             user_agent=row.user_agent,
             device=device_name(row.user_agent),
+            address=row.address,
             current=row.id == current,
             kind=row.kind,
         )
