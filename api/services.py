@@ -31,6 +31,7 @@ from api.auth.transports import Transports
 from api.clock import Clock, Timer, monotonic, utcnow
 from api.config import Settings
 from api.mail.mailer import Mailer
+from api.mail.outbox import development_outbox
 from api.mail.smtp import SmtpMailer
 from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
 from api.store.db import create_db_sessions, create_engine, is_missing_table
@@ -71,8 +72,6 @@ def new_mailer(settings: Settings) -> Mailer | None:
         # The system's trust store, which honours SSL_CERT_FILE.
         tls_context = ssl.create_default_context()
         return SmtpMailer(server, timeout=settings.smtp_timeout, tls_context=tls_context)
-    from api.dev.mailbox import development_outbox  # never loaded in production
-
     return development_outbox()
 
 
