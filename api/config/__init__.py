@@ -3,7 +3,12 @@ module per concern (database, core, sessions, access, providers, mail, limits), 
 `Settings` by settings.py."""
 
 from api.config.database import DatabaseSettings
-from api.config.reading import InvalidSettings, describe_errors, get_settings
+from api.config.reading import (
+    InvalidSettings,
+    describe_errors,
+    get_database_settings,
+    get_settings,
+)
 from api.config.settings import Settings
 
 __all__ = [
@@ -11,5 +16,6 @@ __all__ = [
     "InvalidSettings",
     "Settings",
     "describe_errors",
+    "get_database_settings",
     "get_settings",
 ]
