@@ -3,15 +3,13 @@ the ways values are written in it."""
 
 from typing import Annotated, Literal
 
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.urls import is_http_url
 
 DEV_ORIGIN = "http://127.0.0.1:8000"
 DAY = 24 * 60 * 60
-
-# Comma-separated in the environment, not JSON.
-CommaSeparated = Annotated[tuple[str, ...], NoDecode]
 
 
 def comma_separated(value: object) -> object:
@@ -20,10 +18,15 @@ def comma_separated(value: object) -> object:
     return value
 
 
-def http_url(value: str | None) -> str | None:
+def _http_url(value: str | None) -> str | None:
     if value is not None and not is_http_url(value):
         raise ValueError("must be an http(s) URL")
     return value
+
+
+# Comma-separated in the environment, not JSON.
+CommaSeparated = Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_separated)]
+HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
 class SettingsBase(BaseSettings):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from api.config.base import SettingsBase, comma_separated, http_url
+from api.config.base import HttpUrl, SettingsBase, comma_separated
 from api.urls import origin
 
 MIN_SECRET_KEY_LENGTH = 32
@@ -25,7 +25,7 @@ class CoreSettings(SettingsBase):
     # The Persona audience and a trusted origin; defaults to the origin of public_url.
     audience: str
     # Where browsers reach Signet; redirect-flow callbacks are {public_url}/auth/providers/….
-    public_url: str | None = None
+    public_url: HttpUrl = None
     # Older keys that still verify sessions (and get them re-signed with secret_key).
     secret_key_fallbacks: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     # Serve Prometheus metrics at /metrics (needs signet[metrics]); keep it off the public path.
@@ -44,11 +44,6 @@ class CoreSettings(SettingsBase):
     @property
     def serves_docs(self) -> bool:
         return self.is_development if self.docs is None else self.docs
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url_is_http(cls, value: str | None) -> str | None:
-        return http_url(value)
 
     @field_validator("audience")
     @classmethod

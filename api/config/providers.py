@@ -11,7 +11,7 @@ from api.auth.providers.config import (
     provider_names,
     variables_of,
 )
-from api.config.base import CommaSeparated, SettingsBase, comma_separated, http_url
+from api.config.base import CommaSeparated, HttpUrl, SettingsBase
 
 # The settings of the single provider, refused beside SIGNET_PROVIDERS.
 SINGLE_PROVIDER_FIELDS = frozenset(
@@ -27,11 +27,11 @@ class ProviderSettings(SettingsBase):
     # Without SIGNET_PROVIDERS, one provider: named after `verifier`, configured below.
     verifier: Literal["persona", "oidc"] = "persona"
     # Persona: the remote-verification endpoint.
-    verifier_url: str | None = None
+    verifier_url: HttpUrl = None
     # OpenID Connect: the provider, our client ids, and where its keys are when not discovered.
-    oidc_issuer: str | None = None
+    oidc_issuer: HttpUrl = None
     oidc_client_ids: CommaSeparated = ()
-    oidc_jwks_url: str | None = None
+    oidc_jwks_url: HttpUrl = None
     oidc_leeway: Annotated[int, Field(ge=0, le=600)] = 60
     verifier_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
 
@@ -71,20 +71,10 @@ class ProviderSettings(SettingsBase):
             verifier_url=self.verifier_url,
         )
 
-    @field_validator("verifier_url", "oidc_issuer", "oidc_jwks_url")
-    @classmethod
-    def _is_http(cls, value: str | None) -> str | None:
-        return http_url(value)
-
     @field_validator("providers", mode="before")
     @classmethod
     def _provider_names(cls, value: object) -> object:
         return provider_names(value)
-
-    @field_validator("oidc_client_ids", mode="before")
-    @classmethod
-    def _split_client_ids(cls, value: object) -> object:
-        return comma_separated(value)
 
 
 def development_providers(base: str) -> dict[str, str]:
