@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from api.config import InvalidSettings, get_settings
+from api.config import InvalidSettings, get_database_settings
 from api.store.db import create_engine
 from api.store.tables import UTCDateTime  # importing the models registers their tables
 
@@ -36,7 +36,7 @@ def _database_url() -> str:
     if url:
         return url
     try:
-        return get_settings().database_url
+        return get_database_settings().database_url
     except InvalidSettings as error:
         raise SystemExit(f"signet: refusing to migrate, invalid settings:\n{error}") from None
 

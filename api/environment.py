@@ -26,32 +26,57 @@ class EnvironmentReport:
 
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The refused quoted or commented values as they were meant (quotes and comment removed):
+    # what the settings are checked with, so that what the mistake breaks downstream (an
+    # audience derived from a quoted public URL) is not reported besides it.
+    bare_values: dict[str, str] = field(default_factory=dict)
 
 
 def check_environment(
-    environ: Mapping[str, str], *, known: Iterable[str], production: bool
+    environ: Mapping[str, str],
+    *,
+    known: Iterable[str],
+    production: bool,
+    reads: Iterable[str] | None = None,
 ) -> EnvironmentReport:
-    """Each SIGNET_* variable of `environ` checked against the `known` names."""
+    """Each SIGNET_* variable of `environ` checked against the `known` names. `reads` names the
+    variables the command reads (all by default): mistakes about the others cannot change what
+    it does, and are only warnings."""
     known_names = sorted(set(known))
+    read = set(known_names if reads is None else reads)
+    # SIGNET_PROVIDER_<NAME>_* are read with SIGNET_PROVIDER_VARIABLES, the setting holding them.
+    reads_providers = reads is None or any(name.startswith(PROVIDER_PREFIX) for name in read)
     report = EnvironmentReport()
-    mistakes = report.errors if production else report.warnings
     for name in sorted(environ):
         upper = name.upper()
         if not upper.startswith("SIGNET_") or upper.startswith(IGNORED_PREFIXES):
             continue
         value = environ[name]
         if _QUOTED.match(value) or _COMMENTED.search(value):
-            report.errors.append(
+            read_here = upper in read or (reads_providers and upper.startswith(PROVIDER_PREFIX))
+            (report.errors if read_here else report.warnings).append(
                 f"{name}: the value holds quotes or a trailing '# comment'; give the bare value"
             )
+            report.bare_values[name] = _bare(value)
         if upper in known_names or upper.startswith(PROVIDER_PREFIX):
             continue
         if upper in FORMER_NAMES:
-            mistakes.append(f"{name} is no longer read: it is now {FORMER_NAMES[upper]}")
-            continue
-        close = difflib.get_close_matches(upper, known_names, n=1, cutoff=0.85)
-        if close:
-            mistakes.append(f"{name} is not a setting: did you mean {close[0]}?")
+            meant = FORMER_NAMES[upper]
+            message = f"{name} is no longer read: it is now {meant}"
         else:
-            report.warnings.append(f"{name} is not a setting Signet knows; it is ignored")
+            close = difflib.get_close_matches(upper, known_names, n=1, cutoff=0.85)
+            if not close:
+                report.warnings.append(f"{name} is not a setting Signet knows; it is ignored")
+                continue
+            meant = close[0]
+            message = f"{name} is not a setting: did you mean {meant}?"
+        (report.errors if production and meant in read else report.warnings).append(message)
     return report
+
+
+def _bare(value: str) -> str:
+    """The value without its surrounding quotes or trailing comment."""
+    value = value.strip()
+    if not _QUOTED.match(value):
+        value = _COMMENTED.split(value, maxsplit=1)[0].strip()
+    return value[1:-1] if _QUOTED.match(value) else value

@@ -23,18 +23,19 @@ from api.auth.one_time import OneTimeProofs
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
 from api.auth.rate_limit import EmailLimits, SignInLimits
-from api.auth.revocations import Revocations, revocations_for
+from api.auth.revocations import Revocations
 from api.auth.service import AuthService
 from api.auth.session_cache import SessionCache
 from api.auth.sessions import Sessions
 from api.auth.transports import Transports
 from api.clock import Clock, Timer, monotonic, utcnow
 from api.config import Settings
+from api.database import open_database
 from api.mail.mailer import Mailer
+from api.mail.outbox import development_outbox
 from api.mail.smtp import SmtpMailer
 from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
-from api.store.db import create_db_sessions, create_engine, is_missing_table
-from api.store.sign_in_writer import SignInWriter
+from api.store.db import is_missing_table
 
 logger = logging.getLogger("signet")
 
@@ -71,8 +72,6 @@ def new_mailer(settings: Settings) -> Mailer | None:
         # The system's trust store, which honours SSL_CERT_FILE.
         tls_context = ssl.create_default_context()
         return SmtpMailer(server, timeout=settings.smtp_timeout, tls_context=tls_context)
-    from api.dev.mailbox import development_outbox  # never loaded in production
-
     return development_outbox()
 
 
@@ -95,15 +94,15 @@ async def open_services(
     (`provider` answers for every configured provider, `mailer` sends the email provider's
     messages)."""
     async with AsyncExitStack() as stack:
-        engine = create_engine(
-            settings.database_url,
-            connect_timeout=settings.database_connect_timeout,
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-            pool_timeout=settings.database_pool_timeout,
+        metrics = metrics or new_metrics(settings)
+        cache = SessionCache(
+            ttl=settings.session_cache_ttl, max_entries=settings.session_cache_size, timer=timer
         )
-        stack.push_async_callback(engine.dispose)
-        db_sessions = create_db_sessions(engine)
+        database = await stack.enter_async_context(
+            open_database(settings, cache=cache, metrics=metrics)
+        )
+        db_sessions, sessions = database.db_sessions, database.sessions
+        revocations, accounts = database.revocations, database.accounts
         if http_client is None:
             http_client = await stack.enter_async_context(
                 httpx.AsyncClient(
@@ -113,18 +112,6 @@ async def open_services(
                     headers={"User-Agent": "signet"},
                 )
             )
-        metrics = metrics or new_metrics(settings)
-        cache = SessionCache(
-            ttl=settings.session_cache_ttl, max_entries=settings.session_cache_size, timer=timer
-        )
-        revocations = revocations_for(settings.database_url, cache=cache, metrics=metrics)
-        stack.push_async_callback(revocations.aclose)
-        accounts = Accounts(db_sessions=db_sessions, revocations=revocations)
-        writer = SignInWriter(db_sessions, resolve=accounts.resolve_all)
-        stack.push_async_callback(writer.aclose)
-        sessions = Sessions(
-            db_sessions=db_sessions, cache=cache, writer=writer, revocations=revocations
-        )
         one_time = OneTimeProofs(db_sessions=db_sessions)
         limits = SignInLimits(
             db_sessions=db_sessions,

@@ -4,6 +4,8 @@ import asyncio
 import importlib.metadata
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,16 +121,82 @@ def test_an_unknown_user_is_exit_1_with_a_message(
     assert "no user nobody@example.com" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["migrate"], ["users", "list"]])
 def test_invalid_settings_are_exit_3_naming_the_variable(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     monkeypatch.setenv("SIGNET_ENV", "production")
-    monkeypatch.delenv("SIGNET_SECRET_KEY", raising=False)
+    monkeypatch.setenv("SIGNET_DATABASE_URL", "postgres://x@127.0.0.1/db")
     get_settings.cache_clear()
 
-    assert main(["users", "list"]) == EXIT_UNUSABLE
-    assert "SIGNET_SECRET_KEY" in capsys.readouterr().err
+    assert main(argv) == EXIT_UNUSABLE
+    assert "SIGNET_DATABASE_URL: must be sqlite+aiosqlite" in capsys.readouterr().err
     get_settings.cache_clear()
+
+
+def signet(*argv: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own, with `environment` and nothing else of ours."""
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *argv],
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_migrate_and_users_need_only_the_database_url(tmp_path: Path) -> None:
+    only_the_database = {"SIGNET_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"}
+
+    migrated = signet("migrate", environment=only_the_database)
+    listed = signet("users", "list", environment=only_the_database)
+
+    assert migrated.returncode == EXIT_OK, migrated.stderr
+    assert listed.returncode == EXIT_OK, listed.stderr
+    assert listed.stdout == "email\tcreated_at\tlast_login\tsessions\n"
+
+
+def test_migrate_and_users_are_not_stopped_by_other_settings_gone_wrong(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    wrong_elsewhere = {
+        "SIGNET_DATABASE_URL": url,
+        "SIGNET_PROVIDERS": "corp",  # no SIGNET_PROVIDER_CORP_* at all
+        "SIGNET_PUBLIC_URL": '"https://auth.example.com"',
+        "SIGNET_SECRET_KEY": "short",
+        "SIGNET_SECRT_KEY": "k" * 32,
+    }
+
+    migrated = signet("migrate", environment=wrong_elsewhere)
+    listed = signet("users", "list", environment=wrong_elsewhere)
+    served = signet("serve", environment=wrong_elsewhere)
+
+    assert migrated.returncode == EXIT_OK, migrated.stderr
+    assert listed.returncode == EXIT_OK, listed.stderr
+    assert served.returncode == EXIT_UNUSABLE
+    assert "SIGNET_SECRET_KEY: " in served.stderr
+
+
+@pytest.mark.parametrize("argv", [["migrate"], ["users", "list"]])
+def test_a_bad_database_url_alone_is_exit_3_in_one_line(argv: list[str]) -> None:
+    refused = signet(*argv, environment={"SIGNET_DATABASE_URL": "mysql://x@127.0.0.1/db"})
+
+    assert refused.returncode == EXIT_UNUSABLE
+    assert refused.stderr.splitlines() == [
+        "signet: invalid settings:",
+        "SIGNET_DATABASE_URL: must be sqlite+aiosqlite:///path/to/file.db or "
+        "postgresql+asyncpg://user:password@host:port/database",
+    ]
+
+
+def test_serve_with_only_the_database_url_refuses_naming_what_it_needs(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+
+    refused = signet("serve", environment={"SIGNET_DATABASE_URL": url})
+
+    assert refused.returncode == EXIT_UNUSABLE
+    for needed in ("SIGNET_SECRET_KEY", "no provider is configured", "SIGNET_PUBLIC_URL"):
+        assert needed in refused.stderr
 
 
 def test_an_unreachable_database_is_exit_3(
@@ -267,6 +335,31 @@ def test_signet_dev_serves_where_it_binds_with_one_key_for_every_worker(
     assert environment["SIGNET_COOKIE_SECURE"] == "false"
     assert len(environment["SIGNET_SECRET_KEY"]) >= 32
     assert "SIGNET_SECRET_KEY" not in os.environ  # exported for the server's lifetime only
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("workers", "says"),
+    [(1, "the server signs with a generated key"), (2, "the workers share a generated key")],
+)
+def test_signet_dev_says_how_its_generated_key_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    workers: int,
+    says: str,
+) -> None:
+    for name in ("SIGNET_ENV", "SIGNET_PUBLIC_URL", "SIGNET_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNET_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'dev.db'}")
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: None)
+    get_settings.cache_clear()
+
+    assert main(["dev", "--workers", str(workers)]) == EXIT_OK
+
+    error = capsys.readouterr().err
+    assert f"SIGNET_SECRET_KEY is unset: {says}, and sessions end when the server stops" in error
+    assert workers > 1 or "workers" not in error
     get_settings.cache_clear()
 
 

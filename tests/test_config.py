@@ -256,6 +256,23 @@ def test_a_value_pasted_with_quotes_or_a_comment_is_refused(
         get_settings()
 
 
+def test_a_quoted_public_url_is_refused_for_its_quotes_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not also for the audience derived from it, nor as a URL that is not http(s): the
+    settings are checked with the value as it was meant."""
+    monkeypatch.setenv("SIGNET_SECRET_KEY", LONG_KEY)
+    monkeypatch.setenv("SIGNET_VERIFIER_URL", "https://verifier.example/verify")
+    monkeypatch.setenv("SIGNET_PUBLIC_URL", '"https://x.example"')
+
+    with pytest.raises(InvalidSettings) as refused:
+        get_settings()
+
+    assert str(refused.value) == (
+        "SIGNET_PUBLIC_URL: the value holds quotes or a trailing '# comment'; give the bare value"
+    )
+
+
 def test_a_relative_sqlite_path_is_resolved_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.config import Settings
+from api.config import DatabaseSettings, Settings
+from api.database import open_database
 from api.services import open_services
 from api.testing import FakeProvider
 from tests.apps import APP_ORIGIN, VERIFIER_URL, two_workers
@@ -95,6 +96,22 @@ async def test_a_revocation_from_the_command_line_reaches_running_workers(
 
         async with open_services(shared_settings) as command_line:  # no app, no listener
             assert await command_line.auth.sign_out_everywhere("edith@example.com") == 1
+
+        assert await refused_within(one, token, DELIVERY_DEADLINE)
+        assert await refused_within(two, token, DELIVERY_DEADLINE)
+
+
+async def test_a_revocation_by_a_command_that_reads_only_the_database_reaches_running_workers(
+    shared_settings: Settings, verifier: FakeProvider
+) -> None:
+    """`signet users revoke` and `delete` read SIGNET_DATABASE_URL alone: that is enough for
+    NOTIFY on PostgreSQL and the revocation file beside a SQLite database."""
+    only_the_database = DatabaseSettings(database_url=shared_settings.database_url)
+    async with two_workers(shared_settings, provider=verifier) as (one, two):
+        token, _ = await signed_in_on_both(one, two)
+
+        async with open_database(only_the_database) as command_line:
+            assert await command_line.sessions.revoke_user("edith@example.com") == 1
 
         assert await refused_within(one, token, DELIVERY_DEADLINE)
         assert await refused_within(two, token, DELIVERY_DEADLINE)

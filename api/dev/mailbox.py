@@ -1,16 +1,13 @@
-"""The development mailbox: sign-in messages kept in memory (the newest 50, per process) and
-shown at /dev-idp/mailbox, and printed to the console, instead of sent. Development only: the
-one place a code is ever printed."""
+"""The development mailbox's page: the sign-in messages development's outbox kept (the newest
+50, per process; see mail/outbox.py) shown at /dev-idp/mailbox. Development only."""
 
 import re
-import sys
-from email.message import EmailMessage
 from html import escape
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.mail.outbox import Outbox
+from api.mail.outbox import Outbox, text_of
 from api.web.deps import ServicesDep
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -29,26 +26,8 @@ padding: 0 1rem }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere }}</sty
 """
 
 
-def text_of(message: EmailMessage) -> str:
-    """The message's plain-text part."""
-    body = message.get_body(preferencelist=("plain",))
-    return body.get_content() if body is not None else ""
-
-
-def _print(message: EmailMessage) -> None:
-    print(
-        f"\n--- mail to {message['To']}: {message['Subject']}\n{text_of(message)}---\n",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def _linked(text: str) -> str:
     return _URL.sub(lambda found: f'<a href="{found[0]}">{found[0]}</a>', text)
-
-
-def development_outbox() -> Outbox:
-    return Outbox(on_send=_print)
 
 
 @router.get("/mailbox")
