@@ -139,9 +139,10 @@ def _check_providers(_arguments: argparse.Namespace, settings: Settings) -> int:
                 clock=services.clock,
                 mailer=services.mailer,
             )
+            for verdict in verdicts:
+                usable = "ok" if verdict.usable else "UNUSABLE"
+                print(f"{verdict.provider}: {usable}: {verdict.detail}", flush=True)
             joins = await untrusted_joins(settings, db_sessions=services.db_sessions)
-        for verdict in verdicts:
-            print(f"{verdict.provider}: {'ok' if verdict.usable else 'UNUSABLE'}: {verdict.detail}")
         if joins:
             print("verified users with an identity of an untrusted provider, to review:")
             print("\n".join(f"  {line}" for line in joins))
