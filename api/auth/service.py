@@ -261,10 +261,6 @@ class AuthService:
         """End every session of the user; returns how many there were."""
         return await self._sessions.revoke_user(email)
 
-    async def delete_user(self, email: str) -> None:
-        """Delete the user and end every session of theirs."""
-        await self._sessions.revoke_user(email, delete_too=True)
-
     def _record_login(self, transport: Transport, *, outcome: str, email: str = "") -> None:
         details = {"event": "login", "kind": str(transport.kind), "outcome": outcome}
         if email and self._settings.log_emails:
