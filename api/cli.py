@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -26,7 +25,7 @@ from api.auth.providers.check import check_providers
 from api.config import InvalidSettings, Settings, get_settings
 from api.observability.metrics import MULTIPROCESS_DIRECTORY
 from api.services import Services, open_services
-from api.store.db import create_engine
+from api.store.db import create_engine, unusable_database
 from api.store.users import get_user, list_users
 
 EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE, EXIT_PROVIDER_UNUSABLE = 0, 1, 2, 3, 4
@@ -62,9 +61,12 @@ def _run(arguments: argparse.Namespace) -> int:
         if command in (_serve, _dev):
             asyncio.run(_reach_database(settings))
         return command(arguments, settings)
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as error:
+    except Exception as error:
+        problem = unusable_database(error)
+        if problem is None:
+            raise
         where = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(f"signet: the database at {where} is unusable: {_first_line(error)}", file=sys.stderr)
+        print(f"signet: the database at {where} is unusable: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
 
 
@@ -82,12 +84,6 @@ async def _reach_database(settings: Settings) -> None:
             await connection.execute(text("SELECT 1"))
     finally:
         await engine.dispose()
-
-
-def _first_line(error: Exception) -> str:
-    cause = error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error
-    message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return f"{type(cause).__name__}: {message}" if message else type(cause).__name__
 
 
 def _parser() -> argparse.ArgumentParser:
