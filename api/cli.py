@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from api.auth.providers.check import check_providers, untrusted_joins
@@ -28,6 +27,7 @@ from api.commands.exits import (
 )
 from api.config import InvalidSettings, Settings, get_database_settings, get_settings
 from api.services import open_services
+from api.store.db import unusable_database
 
 __all__ = [
     "EXIT_NO_SUCH_USER",
@@ -59,16 +59,13 @@ def _run(arguments: argparse.Namespace) -> int:
     command: Callable[[argparse.Namespace, Any], int] = arguments.command
     try:
         return command(arguments, settings)
-    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as error:
+    except Exception as error:
+        problem = unusable_database(error)
+        if problem is None:
+            raise
         where = make_url(settings.database_url).render_as_string(hide_password=True)
-        print(f"signet: the database at {where} is unusable: {_first_line(error)}", file=sys.stderr)
+        print(f"signet: the database at {where} is unusable: {problem}", file=sys.stderr)
         return EXIT_UNUSABLE
-
-
-def _first_line(error: Exception) -> str:
-    cause = error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error
-    message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return f"{type(cause).__name__}: {message}" if message else type(cause).__name__
 
 
 def _parser() -> argparse.ArgumentParser:

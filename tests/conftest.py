@@ -17,6 +17,31 @@ from api.testing import FakeClock, FakeProvider
 from api.web.deps import get_provider
 from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
 from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables
+from tests.servers import REPO
+
+# The files the defaults name (production's ./signet.db, `signet dev`'s ./signet-dev.db): a
+# test that falls back on them leaves one in the checkout, for a real server to find later.
+DEFAULT_DATABASE_FILES = ("signet.db", "signet-dev.db")
+
+
+def _default_database_files() -> dict[Path, tuple[int, int] | None]:
+    """Each default database file here and in the checkout, with its size and mtime if any."""
+    files = {folder / name for folder in (Path.cwd(), REPO) for name in DEFAULT_DATABASE_FILES}
+    return {
+        path: (path.stat().st_size, path.stat().st_mtime_ns) if path.exists() else None
+        for path in sorted(files)
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_default_database_files() -> Iterator[None]:
+    """Every test keeps to a database of its own: the suite leaves the default files as it
+    found them (absent, mostly)."""
+    before = _default_database_files()
+    yield
+    after = _default_database_files()
+    touched = [str(path) for path, seen in after.items() if seen != before[path]]
+    assert not touched, f"the suite made or wrote the default database files: {touched}"
 
 
 @pytest.fixture

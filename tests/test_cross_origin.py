@@ -44,6 +44,19 @@ async def test_the_null_origin_is_refused(client: httpx.AsyncClient) -> None:
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("fetch_site", ["same-origin", "same-site", "none"])
+async def test_an_untrusted_origin_is_refused_whatever_sec_fetch_site_says(
+    client: httpx.AsyncClient, verifier: FakeProvider, fetch_site: str
+) -> None:
+    # A browser on a proxy's port Signet was not told of (SIGNET_PUBLIC_URL) sends both.
+    headers = {"origin": "http://127.0.0.1:8080", "sec-fetch-site": fetch_site}
+
+    response = await client.post("/auth/login", json=LOGIN, headers=headers)
+
+    assert response.status_code == 403
+    assert verifier.seen == []
+
+
 async def test_cross_site_fetch_metadata_without_origin_is_refused(
     client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:

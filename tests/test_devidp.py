@@ -3,6 +3,7 @@
 import html
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.auth.providers.registry import build_providers
+from api.cli import EXIT_OK, main
 from api.clock import utcnow
-from api.config import Settings
+from api.config import Settings, get_settings
 from api.services import open_services
 from api.web.deps import get_provider
 from tests.apps import APP_ORIGIN, client_of, running
@@ -148,3 +150,25 @@ async def test_the_development_provider_speaks_the_redirect_flow(
     assert back.headers["location"] == "/"
     me = (await flow_client.get("/auth/me")).json()
     assert (me["email"], me["email_verified"]) == ("edith@example.com", True)
+
+
+def test_signet_dev_behind_a_proxy_builds_on_the_proxys_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # docs/operations.md, "Development behind nginx": SIGNET_PUBLIC_URL is nginx's address.
+    for name in ("SIGNET_ENV", "SIGNET_SECRET_KEY", "SIGNET_AUDIENCE", "SIGNET_VERIFIER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGNET_PUBLIC_URL", "http://127.0.0.1:8080")
+    monkeypatch.setenv("SIGNET_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'dev.db'}")
+    seen: list[Settings] = []
+    monkeypatch.setattr("uvicorn.run", lambda *_, **__: seen.append(get_settings()))
+    get_settings.cache_clear()
+
+    assert main(["dev", "--port", "8000"]) == EXIT_OK
+
+    (settings,) = seen  # as the server's workers read them
+    assert settings.public_url == "http://127.0.0.1:8080"
+    issuer = settings.provider_variables["SIGNET_PROVIDER_DEV_ISSUER"]
+    assert issuer == "http://127.0.0.1:8080/dev-idp"
+    assert "http://127.0.0.1:8080" in settings.trusted_origins
+    get_settings.cache_clear()

@@ -34,7 +34,9 @@ METRICS = {"route": "/metrics", "method": "GET", "status": "200"}
 
 
 @pytest.fixture
-def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str | None]]:
+def serve(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[str | None]]:
     """Runs `signet serve` with uvicorn.run replaced; the list gets, for each run, the
     PROMETHEUS_MULTIPROC_DIR the workers would have started with."""
     seen: list[str | None] = []
@@ -51,6 +53,10 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str | None]]:
     monkeypatch.delenv(MULTIPROCESS_DIRECTORY, raising=False)
     monkeypatch.setenv("SIGNET_ENV", "development")
     monkeypatch.setenv("SIGNET_METRICS", "true")
+    # Its own file (serve connects before serving; the default would make ./signet.db), not in
+    # tmp_path, which a test hands over as the metrics directory.
+    database = tmp_path_factory.mktemp("database") / "signet.db"
+    monkeypatch.setenv("SIGNET_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
     get_settings.cache_clear()
     yield seen
     get_settings.cache_clear()

@@ -1,48 +1,24 @@
 """deploy/nginx/signet.conf with Debian's nginx in front of Signet and a tiny application: what a
 signed-out browser, a signed-in one and a forger each get."""
 
-import json
-import shutil
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import REPO, Server, free_port
+from tests.nginx import echo_application, nginx_in_front
+from tests.servers import Server, free_port
 
 pytestmark = pytest.mark.nginx
-CONFIG = REPO / "deploy" / "nginx" / "signet.conf"
 COOKIE = "__Host-signet_session"
-
-
-class Echo(BaseHTTPRequestHandler):
-    """The application: answers with the headers it was sent."""
-
-    def do_GET(self) -> None:
-        body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
 
 
 @pytest.fixture
 def application() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with echo_application() as port:
+        yield port
 
 
 @pytest.fixture
@@ -59,51 +35,9 @@ def signet(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def nginx(tmp_path: Path, signet: Server, application: int) -> Iterator[str]:
     """nginx on a free port, with the shipped server block pointed at Signet and the app."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        pytest.skip("nginx is not installed (apt-get install nginx)")
-    port = free_port()
-    site = (
-        CONFIG.read_text()
-        .replace("server 127.0.0.1:8000;", f"server {signet.url.removeprefix('http://')};")
-        .replace("server 127.0.0.1:3000;", f"server 127.0.0.1:{application};")
-        .replace("listen 8080;", f"listen 127.0.0.1:{port};")
-    )
-    prefix = tmp_path / "nginx"
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "site.conf").write_text(site)
-    (prefix / "nginx.conf").write_text(
-        f"""
-        daemon off;
-        pid {prefix}/nginx.pid;
-        error_log {prefix}/logs/error.log;
-        events {{ worker_connections 64; }}
-        http {{
-            access_log {prefix}/logs/access.log;
-            client_body_temp_path {prefix}/body;
-            proxy_temp_path {prefix}/proxy;
-            include {prefix}/site.conf;
-        }}
-        """
-    )
-    process = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # nginx writes its errors to logs/error.log
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:  # wait for the condition: nginx answers
-        try:
-            httpx.get(f"{url}/auth/providers", timeout=1)
-            break
-        except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((prefix / "logs" / "error.log").read_text()) from None
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    address = signet.url.removeprefix("http://")
+    with nginx_in_front(tmp_path, signet=address, application=application, port=free_port()) as url:
+        yield url
 
 
 def signed_in(signet: Server) -> str:

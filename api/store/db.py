@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, EmulatedDBAPIException, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -75,3 +76,34 @@ def is_missing_table(error: BaseException) -> bool:
     so in words, PostgreSQL with SQLSTATE 42P01)."""
     cause = getattr(error, "orig", None)
     return "no such table" in str(cause) or getattr(cause, "sqlstate", None) == "42P01"
+
+
+# SQLSTATEs that say the database cannot be used as configured, from the first connection:
+# connection exceptions (class 08), a role unknown or refused (class 28: InvalidAuthorization-
+# SpecificationError, InvalidPasswordError), no such database (3D000: InvalidCatalogNameError),
+# too many connections (53300), and a server starting or shutting down (57P03).
+_UNUSABLE_SQLSTATES = ("08", "28", "3D000", "53300", "57P03")
+
+
+def unusable_database(error: BaseException) -> str | None:
+    """One line saying why the database cannot be used at all (out of reach, or refusing this
+    role or database name), without the URL or its password; None when `error` is not that."""
+    cause: BaseException = error
+    if isinstance(error, DBAPIError):
+        cause = error.orig if isinstance(error.orig, BaseException) else error
+        # SQLAlchemy's adapter for asyncpg wraps asyncpg's own exception, which names it.
+        if isinstance(cause, EmulatedDBAPIException) and cause.__cause__:
+            cause = cause.__cause__
+        unusable = isinstance(error, OperationalError | InterfaceError)
+    else:
+        unusable = isinstance(error, OSError)
+    sqlstate = getattr(cause, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNUSABLE_SQLSTATES):
+        unusable = True
+    return _first_line(cause) if unusable else None
+
+
+def _first_line(error: BaseException) -> str:
+    message = str(error).strip()
+    first = message.splitlines()[0] if message else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
