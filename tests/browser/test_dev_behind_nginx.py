@@ -77,7 +77,7 @@ def test_edith_signs_in_with_the_dev_provider_through_nginx(browser: Browser, pr
 
     # Signed out, the application's page sends Edith to the sign-in page, through nginx.
     page.goto(f"{proxy}/reports/2026")
-    expect(page.locator("h1")).to_have_text("Sign in")
+    expect(page.locator("h1")).to_have_text("Sign in to 127.0.0.1")
     page.click("text=Sign in with Dev")
 
     # The development provider's page, at nginx's address; she says who she is.
