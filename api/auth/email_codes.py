@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +25,7 @@ from api.auth.providers.base import AssertionRejected, Identity
 from api.auth.rate_limit import SignInLimits
 from api.clock import Clock
 from api.mail.mailer import Mailer
-from api.mail.sign_in_message import sign_in_message
+from api.mail.sign_in_message import refusal_message, sign_in_message
 from api.store.email_codes import (
     claim_attempt,
     delete_expired_codes,
@@ -68,6 +69,7 @@ class EmailCodes:
         site_name: str,
         sender: str,
         ttl: int,
+        admits: Callable[[str], bool],
     ) -> None:
         self._db_sessions = db_sessions
         self._clock = clock
@@ -81,12 +83,15 @@ class EmailCodes:
         self._site_name = site_name
         self._sender = sender
         self.ttl = ttl
+        self._admits = admits
 
     async def start(self, *, email: str, return_to: str, address: str) -> None:
         """Within the limits, send `email` a new code and link; `MailUnavailable` unless the
-        mail server accepted the message, and then nothing is kept."""
+        mail server accepted the message, and then nothing is kept. An email the policy does not
+        let in gets a short notice instead, after the same work, and nothing is kept either."""
         await self._limits.hit_email_start(email=email, address=address)
         now = self._clock()
+        admitted = self._admits(email)
         code_id, code, secret = secrets.token_urlsafe(12), _new_code(), secrets.token_urlsafe(32)
         message = sign_in_message(
             to=email,
@@ -97,7 +102,11 @@ class EmailCodes:
             lifetime=self.ttl,
             now=now,
         )
-        await self._mailer.send(message)
+        if not admitted:
+            notice = refusal_message(
+                to=email, sender=self._sender, site_name=self._site_name, now=now
+            )
+        await self._mailer.send(message if admitted else notice)
         row = EmailCode(
             id=code_id,
             email=email,
@@ -111,7 +120,8 @@ class EmailCodes:
             await insert_code(
                 db=db, code=row, keep=CODES_KEPT_PER_EMAIL, attempts=ATTEMPTS_PER_CODE
             )
-            await db.commit()
+            # Refused, the same statements, rolled back: the answer takes as long either way.
+            await (db.commit() if admitted else db.rollback())
 
     async def redeem_code(self, *, email: str, code: str) -> Redeemed:
         """Within the limit on attempts, use up the live code `code` of `email`; else

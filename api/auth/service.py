@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from api.auth.accounts import AccountExists, Accounts
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
 from api.auth.one_time import OneTimeProofs
+from api.auth.policy import NotAllowed, Policy
 from api.auth.providers.base import (
     AssertionRejected,
     Identity,
@@ -71,8 +72,10 @@ class AuthService:
         one_time: OneTimeProofs,
         metrics: Metrics,
         accounts: Accounts,
+        policy: Policy,
     ) -> None:
         self._accounts = accounts
+        self._policy = policy
         self._settings = settings
         self._clock = clock
         self._sessions = sessions
@@ -101,6 +104,10 @@ class AuthService:
             finally:
                 self._metrics.verifier_seconds(time.perf_counter() - asked)
             await self._limits.hit_identity(identity.email)
+            if not self._policy.admits(
+                identity.email, verified=identity.email_verified, provider=provider
+            ):
+                raise NotAllowed(provider)
             await self._spend(identity)
             signed_in = await self._start(
                 identity.email,
@@ -109,7 +116,7 @@ class AuthService:
                 user_agent=user_agent,
                 address=address,
             )
-        except (VerificationError, TooManyRequests, AccountExists) as error:
+        except (VerificationError, TooManyRequests, AccountExists, NotAllowed) as error:
             self._record_login(transport, outcome=type(error).__name__)
             raise
         self._record_login(transport, outcome="ok", email=signed_in.user.email)
@@ -193,8 +200,12 @@ class AuthService:
         max_age = token_lifetime(settings=self._settings, started_at=now, now=now)
         return SignedIn(user=user, token=token, max_age=max_age)
 
-    async def check(self, *, transport: Transport, token: str | None) -> Authentication | None:
-        """The live session `token` proves, or None.
+    async def check(
+        self, *, transport: Transport, token: str | None, admitted_only: bool = True
+    ) -> Authentication | None:
+        """The live session `token` proves, or None; `NotAllowed` if the policy no longer lets
+        its user in (nothing is deleted: widening the policy again restores it), unless
+        `admitted_only` is false (signing out).
 
         The hot path: a token seen within the cache TTL costs one SHA-256 and a dictionary lookup;
         anything else one HMAC and one primary-key query.
@@ -225,6 +236,11 @@ class AuthService:
         )
         if claims is None:
             return None
+        user = checked.user
+        if admitted_only and not self._policy.admits(
+            user.email, verified=user.email_verified, provider=checked.provider
+        ):
+            raise NotAllowed(checked.provider)
         self._sessions.seen(claims.session_id, now)
         refreshed = None
         if transport.slides and (claims.needs_refresh or transport.reissues):

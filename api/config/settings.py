@@ -1,6 +1,8 @@
 """Settings: every concern's settings in one, and the rules that span them (what production
 cannot start without, what development fills in, what each provider needs besides its own)."""
 
+import hashlib
+import json
 import logging
 import os
 import secrets
@@ -15,6 +17,7 @@ from api.config.core import CoreSettings
 from api.config.database import DatabaseSettings
 from api.config.limits import LimitSettings
 from api.config.mail import MailSettings
+from api.config.policy import PolicySettings
 from api.config.providers import SINGLE_PROVIDER_FIELDS, ProviderSettings, development_providers
 from api.config.sessions import SessionSettings
 from api.urls import is_https_or_loopback, origin_of
@@ -24,6 +27,7 @@ logger = logging.getLogger("signet.config")
 
 # Fields are ordered from the last base to the first: the database's come first.
 class Settings(
+    PolicySettings,
     MailSettings,
     LimitSettings,
     AccessSettings,
@@ -42,6 +46,26 @@ class Settings(
     def mail_site_name(self) -> str:
         """How messages name the site: SIGNET_SITE_NAME, else the public URL's host."""
         return self.site_name or urlsplit(self.public_url or DEV_ORIGIN).hostname or "Signet"
+
+    @property
+    def policy_digest(self) -> str:
+        """A digest of the settings every host must share to answer alike (who may come in):
+        /readyz shows it, so a host set differently stands out."""
+        shared = {
+            "allowed_domains": sorted(self.allowed_domains),
+            "allowed_emails": sorted(self.allowed_emails),
+            "sign_up": self.sign_up,
+            "providers": {
+                config.name: [
+                    config.trust_email,
+                    sorted(config.allowed_domains),
+                    config.groups_claim,
+                ]
+                for config in self.provider_configs
+            },
+        }
+        canonical = json.dumps(shared, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(canonical).hexdigest()[:16]
 
     @property
     def return_to_origins(self) -> frozenset[str]:

@@ -1,5 +1,6 @@
-"""The message that carries a sign-in code and link: plain text and HTML, built by the standard
-library, whose SMTP policy refuses any header that would let a value start another one."""
+"""The message that carries a sign-in code and link, and the notice sent instead to an address
+the policy does not let in: plain text and HTML, built by the standard library, whose SMTP
+policy refuses any header that would let a value start another one."""
 
 from datetime import datetime
 from email.headerregistry import Address
@@ -35,6 +36,23 @@ HTML = """\
 """
 
 
+REFUSAL_TEXT = """\
+Someone asked to sign in to {site} with this address, but this address cannot sign in there.
+If you think it should, ask whoever runs {site} for access.
+
+If this wasn't you, ignore this message.
+"""
+
+REFUSAL_HTML = """\
+<!doctype html>
+<html lang="en"><body style="font: 16px/1.5 system-ui, sans-serif">
+<p>Someone asked to sign in to {site} with this address, but this address cannot sign in there.
+If you think it should, ask whoever runs {site} for access.</p>
+<p>If this wasn't you, ignore this message.</p>
+</body></html>
+"""
+
+
 def duration(seconds: int) -> str:
     """`seconds` in words: "10 minutes", "1 minute", "90 seconds"."""
     count, unit = (seconds // 60, "minute") if seconds % 60 == 0 else (seconds, "second")
@@ -60,18 +78,55 @@ def sign_in_message(
 ) -> EmailMessage:
     """The message for one sign-in: `code` on a line of its own, `link`, and how long they work
     (`lifetime`, in seconds)."""
+    values = {"site": site_name, "code": code, "link": link, "lifetime": duration(lifetime)}
+    return _message(
+        to=to,
+        sender=sender,
+        site_name=site_name,
+        subject=f"Sign in to {site_name}",
+        now=now,
+        text=TEXT,
+        html=HTML,
+        values=values,
+    )
+
+
+def refusal_message(*, to: str, sender: str, site_name: str, now: datetime) -> EmailMessage:
+    """The short notice that `to` cannot sign in to the site: no code, no link."""
+    return _message(
+        to=to,
+        sender=sender,
+        site_name=site_name,
+        subject=f"You cannot sign in to {site_name}",
+        now=now,
+        text=REFUSAL_TEXT,
+        html=REFUSAL_HTML,
+        values={"site": site_name},
+    )
+
+
+def _message(
+    *,
+    to: str,
+    sender: str,
+    site_name: str,
+    subject: str,
+    now: datetime,
+    text: str,
+    html: str,
+    values: dict[str, str],
+) -> EmailMessage:
     recipient = mailbox_address(to)
     message = EmailMessage(policy=SMTP if recipient.isascii() else SMTPUTF8)
-    message["Subject"] = f"Sign in to {site_name}"
+    message["Subject"] = subject
     message["From"] = Address(display_name=site_name, addr_spec=sender)
     local, _, domain = recipient.rpartition("@")
     message["To"] = Address(username=local, domain=domain)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"
-    values = {"site": site_name, "code": code, "link": link, "lifetime": duration(lifetime)}
-    message.set_content(TEXT.format(**values))
+    message.set_content(text.format(**values))
     message.add_alternative(
-        HTML.format(**{key: escape(str(value)) for key, value in values.items()}), subtype="html"
+        html.format(**{key: escape(value) for key, value in values.items()}), subtype="html"
     )
     return message

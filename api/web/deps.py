@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 
 from api.auth.email_codes import EmailCodes
+from api.auth.policy import NotAllowed
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
 from api.config import Settings
@@ -21,6 +22,7 @@ from api.web.client_address import client_address
 from api.web.front import Answer, Asked
 from api.web.middleware.csrf import require_json_body, require_own_form
 from api.web.problems import NotAuthenticated, ProblemError, problem_response
+from api.web.problems.table import DOMAIN_PROBLEMS
 from api.web.schemas import LoginRequest
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -105,12 +107,15 @@ async def get_session_cookie(request: Request) -> str | None:
 SessionCookieDep = Annotated[str | None, Depends(get_session_cookie)]
 
 
-async def authenticate(services: Services, asked: Asked) -> Authentication | None:
-    """The session the request's headers carry, or None."""
+async def authenticate(
+    services: Services, asked: Asked, *, admitted_only: bool = True
+) -> Authentication | None:
+    """The session the request's headers carry, or None; `NotAllowed` if the policy no longer
+    lets its user in (unless `admitted_only` is false)."""
     transport, token = services.transports.presented(
         authorization=asked.authorization, cookie_header=asked.cookie
     )
-    return await services.auth.check(transport=transport, token=token)
+    return await services.auth.check(transport=transport, token=token, admitted_only=admitted_only)
 
 
 async def check_session(services: Services, asked: Asked) -> Authentication | None:
@@ -121,11 +126,22 @@ async def check_session(services: Services, asked: Asked) -> Authentication | No
 
 
 async def get_authentication(request: Request) -> Authentication | None:
-    """The request's session, or None."""
-    return await authenticate(services_of(request.app), Asked.of(request))
+    """The request's session, or None: one the policy no longer lets in counts as none."""
+    try:
+        return await authenticate(services_of(request.app), Asked.of(request))
+    except NotAllowed:
+        return None
 
 
 MaybeAuthenticated = Annotated[Authentication | None, Depends(get_authentication)]
+
+
+async def get_session_to_end(request: Request) -> Authentication | None:
+    """The request's session, or None, whatever the policy says: signing out always works."""
+    return await authenticate(services_of(request.app), Asked.of(request), admitted_only=False)
+
+
+SessionToEnd = Annotated[Authentication | None, Depends(get_session_to_end)]
 
 
 async def require_authentication(request: Request) -> Authentication:
@@ -146,8 +162,10 @@ async def get_current_user(authentication: Authenticated) -> User:
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
-# The front door's answer to a request without a live session.
+# The front door's answers to a request without a live session, and with one the policy no
+# longer lets in.
 UNAUTHENTICATED = Answer.of(problem_response(NotAuthenticated().problem))
+NOT_ALLOWED = Answer.of(problem_response(DOMAIN_PROBLEMS[NotAllowed][0]))
 
 
 def refreshed_token_headers(authentication: Authentication) -> list[tuple[bytes, bytes]]:

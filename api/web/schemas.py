@@ -88,6 +88,14 @@ class Health(SQLModel):
     status: str = "ok"
 
 
+class Ready(Health):
+    policy: str = Field(
+        description="A digest of the settings every host must share (the allow-lists, the "
+        "sign-up mode, each provider's trust, domains and groups claim): hosts that answer "
+        "different digests are set differently."
+    )
+
+
 class IdentityPublic(SQLModel):
     """An account at a provider through which the user signs in."""
 

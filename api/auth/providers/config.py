@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from api.auth.policy import domain_entry
 from api.urls import is_http_url, is_https_or_loopback
 
 Kind = Literal["oidc", "github", "persona", "email"]
@@ -23,6 +24,8 @@ FIELDS = frozenset(
         "SCOPES",
         "DISPLAY_NAME",
         "TRUST_EMAIL",
+        "ALLOWED_DOMAINS",
+        "GROUPS_CLAIM",
         "VERIFIER_URL",
         "TENANT",
     }
@@ -66,6 +69,10 @@ class ProviderConfig:
     tenant: str | None = None
     # Where the keys are when not discovered (the single-provider SIGNET_OIDC_JWKS_URL).
     jwks_url: str | None = None
+    # Sign-ins through this provider only for these domains (canonical; `*.` for subdomains).
+    allowed_domains: tuple[str, ...] = ()
+    # The ID token's (or userinfo's) claim listing the user's groups, for a trusted provider.
+    groups_claim: str | None = None
 
     @property
     def issuer_template(self) -> str | None:
@@ -146,13 +153,20 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
         raise ValueError(f"{prefix}TRUST_EMAIL must be true or false")
     if kind == "email" and trust == "false":
         raise ValueError(f"{prefix}TRUST_EMAIL cannot be false: Signet proves these addresses")
+    trusted = TRUSTED_BY_DEFAULT[kind] if trust == "" else trust == "true"
+    groups_claim = values.get("GROUPS_CLAIM", "").strip() or None
+    if groups_claim is not None and not (trusted and kind == "oidc"):
+        raise ValueError(
+            f"{prefix}GROUPS_CLAIM needs an OpenID provider whose emails are trusted "
+            f"({prefix}TRUST_EMAIL=true): an untrusted one could put anyone in any group"
+        )
     scopes = values.get("SCOPES")
     secret = values.get("CLIENT_SECRET")
     return ProviderConfig(
         name=name,
         kind=kind,
         display_name=values.get("DISPLAY_NAME") or name.capitalize(),
-        trust_email=TRUSTED_BY_DEFAULT[kind] if trust == "" else trust == "true",
+        trust_email=trusted,
         issuer=issuer,
         client_id=client_id,
         extra_client_ids=extra,
@@ -160,7 +174,16 @@ def parse_provider(name: str, given: Mapping[str, str], *, production: bool) -> 
         scopes=tuple(scopes.split()) if scopes else DEFAULT_SCOPES.get(kind, ()),
         verifier_url=urls["VERIFIER_URL"],
         tenant=tenant,
+        allowed_domains=_domains(values.get("ALLOWED_DOMAINS", ""), f"{prefix}ALLOWED_DOMAINS"),
+        groups_claim=groups_claim,
     )
+
+
+def _domains(value: str, variable: str) -> tuple[str, ...]:
+    try:
+        return tuple(domain_entry(item.strip()) for item in value.split(",") if item.strip())
+    except ValueError as error:
+        raise ValueError(f"{variable}: {error}") from None
 
 
 def trust_of(config: ProviderConfig) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from api.auth.accounts import AccountExists, LastIdentity, NoSuchIdentity
 from api.auth.email_codes import CodeRejected
 from api.auth.flows import FlowRefused, InvalidReturnTo
+from api.auth.policy import NotAllowed
 from api.auth.providers.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     AssertionRejected,
@@ -103,6 +104,15 @@ DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str, 
             status=409,
             detail="An account with this email exists, and this provider does not vouch that "
             "the address is yours: sign in the way you did before.",
+        ),
+        lambda _error: {},
+    ),
+    NotAllowed: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "not-allowed",
+            title="Not allowed",
+            status=403,
+            detail="This site does not let this account in. Ask whoever runs it for access.",
         ),
         lambda _error: {},
     ),

@@ -2,19 +2,21 @@
 
 from fastapi import APIRouter, Request, Response
 
+from api.auth.policy import NotAllowed
 from api.auth.transports import BearerToken, Transport
 from api.services import Services
 from api.store.tables import UserPublic
 from api.web.deps import (
     JSON_ONLY,
+    NOT_ALLOWED,
     SESSION_SECURITY,
     UNAUTHENTICATED,
     Authenticated,
     ClientAddressDep,
-    MaybeAuthenticated,
     ProviderDep,
     ServicesDep,
     SessionCookieDep,
+    SessionToEnd,
     UserAgentDep,
     check_session,
     refreshed_token_headers,
@@ -92,8 +94,12 @@ async def _sign_in(
 
 
 async def me_answer(services: Services, asked: Asked) -> Answer:
-    """The signed-in user's JSON, or 401; a sliding session's new cookie goes with it."""
-    authentication = await check_session(services, asked)
+    """The signed-in user's JSON, or 401 (403 if the policy no longer lets them in); a sliding
+    session's new cookie goes with it."""
+    try:
+        authentication = await check_session(services, asked)
+    except NotAllowed:
+        return NOT_ALLOWED
     if authentication is None:
         return UNAUTHENTICATED
     headers = [
@@ -125,7 +131,7 @@ async def me(request: Request, services: ServicesDep) -> Response:
     dependencies=JSON_ONLY,
     responses=problem_responses(403, 415),
 )
-async def logout(authentication: MaybeAuthenticated, services: ServicesDep) -> Response:
+async def logout(authentication: SessionToEnd, services: ServicesDep) -> Response:
     """End this session on the server and clear its cookie; works with or without one."""
     if authentication is not None:
         await services.auth.sign_out(authentication)

@@ -9,8 +9,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
+from api.auth.policy import NotAllowed
 from api.services import Services
 from api.web.deps import (
+    NOT_ALLOWED,
     SESSION_SECURITY,
     UNAUTHENTICATED,
     ServicesDep,
@@ -34,7 +36,10 @@ def email_header(email: str) -> str:
 async def check_answer(services: Services, asked: Asked) -> Answer:
     """204 with who is signed in, or 401; a sliding session's new cookie goes with it, for the
     proxy to pass on."""
-    authentication = await check_session(services, asked)
+    try:
+        authentication = await check_session(services, asked)
+    except NotAllowed:
+        return NOT_ALLOWED
     if authentication is None:
         return UNAUTHENTICATED
     user = authentication.user

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.auth.email_codes import PROVIDER, CodeRejected, Redeemed
-from api.auth.flows import checked_return_to
+from api.auth.flows import checked_return_to, with_error
+from api.auth.policy import NotAllowed
 from api.auth.providers.base import Identity
 from api.auth.transports import BearerToken, Transport
 from api.services import Services
@@ -198,14 +199,20 @@ async def sign_in_with(
         return_to.append(checked_return_to(redeemed.return_to, allowed_origins=allowed))
         return redeemed.identity
 
-    signed_in = await services.auth.sign_in(
-        provider=PROVIDER,
-        verify=verify,
-        transport=transport,
-        address=address,
-        user_agent=user_agent,
-        replacing=replacing,
-    )
+    try:
+        signed_in = await services.auth.sign_in(
+            provider=PROVIDER,
+            verify=verify,
+            transport=transport,
+            address=address,
+            user_agent=user_agent,
+            replacing=replacing,
+        )
+    except NotAllowed:
+        if not redirect:
+            raise
+        # As a redirect flow answers it: back where sign-in began, saying why.
+        return RedirectResponse(with_error(return_to[0], "not_allowed"), status_code=303)
     if not redirect:
         return transport.login_response(
             user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age

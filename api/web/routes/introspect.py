@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.auth.policy import NotAllowed
 from api.services import Services
 from api.web.deps import ServicesDep
 from api.web.openapi import form_body
@@ -74,7 +75,10 @@ async def _describe(services: Services, token: str) -> dict[str, Any]:
     if not token:
         return INACTIVE
     for transport in (services.transports.bearer, services.transports.cookie):
-        authentication = await services.auth.check(transport=transport, token=token)
+        try:
+            authentication = await services.auth.check(transport=transport, token=token)
+        except NotAllowed:  # the policy no longer lets its user in
+            return INACTIVE
         if authentication is None:
             continue
         user = authentication.user

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from api.auth.accounts import AccountExists, IdentityInUse
 from api.auth.flows import Flow, FlowRefused, checked_return_to, seal, unseal, with_error
+from api.auth.policy import NotAllowed
 from api.auth.providers.base import (
     AssertionRejected,
     EmailNotVerified,
@@ -35,6 +36,7 @@ _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
 _FAILURES: tuple[tuple[type[Exception], str], ...] = (
     (EmailNotVerified, "email_not_verified"),
     (AccountExists, "account_exists"),
+    (NotAllowed, "not_allowed"),
     (IdentityInUse, "identity_in_use"),
     (AssertionRejected, "invalid_response"),
     (VerifierUnavailable, "provider_unavailable"),

@@ -19,6 +19,7 @@ from api.web.deps import (
     MaybeAuthenticated,
     ServicesDep,
     SessionCookieDep,
+    SessionToEnd,
     UserAgentDep,
 )
 from api.web.openapi import form_body
@@ -105,7 +106,7 @@ async def sign_in_page(
     openapi_extra=form_body(errors_as_pages=True),
 )
 async def logout_form(
-    request: Request, authentication: MaybeAuthenticated, services: ServicesDep
+    request: Request, authentication: SessionToEnd, services: ServicesDep
 ) -> Response:
     """End this session, clear its cookie and show the sign-in page again."""
     if authentication is not None:
