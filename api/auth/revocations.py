@@ -19,8 +19,8 @@ from api.store.revocation_listener import PostgresRevocations
 
 class Revocations(Protocol):
     async def announce(self, db: AsyncSession, session_ids: Sequence[str]) -> None:
-        """Tell every other process that these sessions ended, once `db`'s transaction (the
-        one that ends them) commits."""
+        """Tell every other process that these sessions ended or changed (their caches drop
+        them either way), once `db`'s transaction (the one that ends or changes them) commits."""
         ...
 
     def cache_trusted(self) -> bool:

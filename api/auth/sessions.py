@@ -1,10 +1,12 @@
-"""Sessions: started by the sign-in writer, checked through the session cache, and ended before
-their time only through `_revoke()`, which `revoke_session` and `revoke_user` share."""
+"""Sessions: started by the sign-in writer, checked through the session cache, and ended or
+changed (a user's groups) before their time only through `_announced()`, which tells every
+process's session cache to drop them."""
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +19,7 @@ from api.store.sessions import (
     delete_session,
     delete_user_sessions,
     find_live_session,
+    session_ids_of,
     sessions_of,
     stamp_last_seen,
 )
@@ -28,6 +31,7 @@ logger = logging.getLogger("signet")
 # Sightings kept before they are written whatever the interval: about 2 MB.
 MAX_SIGHTINGS = 10_000
 SIGHTINGS_TASK = "signet sightings"
+T = TypeVar("T")
 
 
 class NoSuchSession(Exception):
@@ -159,20 +163,50 @@ class Sessions:
 
         return await self._revoke(delete, lambda: self._cache.forget_user(email))
 
+    async def change_user(self, email: str, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Change what the user's sessions answer (their groups) with `change`, in a transaction
+        that announces every session of theirs as changed: each process's session cache drops
+        them (as for a revocation) and reads them afresh at their next check. The sessions go
+        on. Returns what `change` returned."""
+        changed: list[T] = []
+
+        async def change_and_list(db: AsyncSession) -> list[str]:
+            changed.append(await change(db))
+            return await session_ids_of(db=db, email=email)
+
+        await self._announced(change_and_list, lambda: self._cache.forget_user(email))
+        return changed[0]
+
+    async def refresh_user(self, email: str) -> int:
+        """Have every process read the user's sessions afresh (something they answer changed
+        outside `change_user`); returns how many sessions were announced."""
+
+        async def listed(db: AsyncSession) -> list[str]:
+            return await session_ids_of(db=db, email=email)
+
+        return len(await self._announced(listed, lambda: self._cache.forget_user(email)))
+
     async def _revoke(
         self, delete: Callable[[AsyncSession], Awaitable[list[str]]], forget: Callable[[], None]
     ) -> int:
         """The one revocation point: the rows go in one transaction, which also announces their
-        end to every other process; this process's cache forgets them however the transaction
-        ends. Returns how many sessions ended."""
+        end to every other process. Returns how many sessions ended."""
+        return len(await self._announced(delete, forget))
+
+    async def _announced(
+        self, change: Callable[[AsyncSession], Awaitable[list[str]]], forget: Callable[[], None]
+    ) -> list[str]:
+        """Run `change`, which ends or changes sessions and returns their ids, in one
+        transaction that announces those ids to every other process (their caches drop them);
+        this process's cache forgets them however the transaction ends."""
         try:
             async with self._db_sessions() as db:
-                ended = await delete(db)
-                await self._revocations.announce(db, ended)
+                ids = await change(db)
+                await self._revocations.announce(db, ids)
                 await db.commit()
         finally:
             forget()
-        return len(ended)
+        return ids
 
     async def purge_expired(self, *, now: datetime) -> int:
         """Delete the rows of sessions past their absolute end; returns how many."""

@@ -50,7 +50,7 @@ def _alembic_ini() -> Path | None:
     return None
 
 
-def _with_database(settings: DatabaseSettings, action: Callable[[Database], Awaitable[int]]) -> int:
+def with_database(settings: DatabaseSettings, action: Callable[[Database], Awaitable[int]]) -> int:
     async def run() -> int:
         async with open_database(settings) as database:
             return await action(database)
@@ -70,7 +70,7 @@ def users_list(_arguments: argparse.Namespace, settings: DatabaseSettings) -> in
             )
         return EXIT_OK
 
-    return _with_database(settings, action)
+    return with_database(settings, action)
 
 
 async def _existing_user(database: Database, email: str) -> str | None:
@@ -97,7 +97,7 @@ def users_revoke(arguments: argparse.Namespace, settings: DatabaseSettings) -> i
         print(f"ended {_count(ended, 'session')} of {email}")
         return EXIT_OK
 
-    return _with_database(settings, action)
+    return with_database(settings, action)
 
 
 def _count(number: int, noun: str) -> str:
@@ -113,4 +113,4 @@ def users_delete(arguments: argparse.Namespace, settings: DatabaseSettings) -> i
         print(f"deleted {email} and their sessions")
         return EXIT_OK
 
-    return _with_database(settings, action)
+    return with_database(settings, action)

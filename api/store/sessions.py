@@ -129,6 +129,12 @@ async def sessions_of(*, db: AsyncSession, email: str, now: datetime) -> list[Se
     return list((await db.scalars(statement)).all())
 
 
+async def session_ids_of(*, db: AsyncSession, email: str) -> list[str]:
+    """The ids of every session row of the user (live or not yet purged)."""
+    statement = select(col(SessionRow.id)).where(col(SessionRow.email) == email)
+    return list((await db.scalars(statement)).all())
+
+
 async def delete_own_session(*, db: AsyncSession, email: str, session_id: str) -> list[str]:
     """Delete the session if it is the user's; returns its id, or nothing if it was not."""
     return await _deleted_ids(

@@ -139,3 +139,37 @@ class EmailCode(SQLModel, table=True):
     return_to: str = Field(max_length=4096)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class Invitation(SQLModel, table=True):
+    """Leave for one email to sign in for the first time, with groups; live while neither
+    revoked nor spent (by that first sign-in) and before `expires_at`."""
+
+    __tablename__ = "invitations"
+
+    id: str = Field(primary_key=True, max_length=32)
+    # Not a foreign key: the invited person is not a user yet (and an invitation for a user is
+    # refused).
+    email: str = Field(index=True, max_length=MAX_EMAIL_LENGTH)
+    # The invited groups' names joined with commas (a name cannot hold one); "" for none.
+    groups: str = Field(default="", max_length=4096)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    spent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserGroup(SQLModel, table=True):
+    """One group of a user, from one source: "manual" (signet groups add), "invitation", or
+    "provider:<name>" (that provider's claim at the latest sign-in through it)."""
+
+    __tablename__ = "user_groups"
+
+    email: str = Field(
+        foreign_key="users.email",
+        ondelete="CASCADE",
+        primary_key=True,
+        max_length=MAX_EMAIL_LENGTH,
+    )
+    name: str = Field(primary_key=True, max_length=64)
+    source: str = Field(primary_key=True, max_length=48)
