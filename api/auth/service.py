@@ -291,4 +291,5 @@ def _claim(provider: str, identity: Identity) -> IdentityClaim:
         subject=identity.subject or identity.email,
         email=identity.email,
         verified=identity.email_verified,
+        groups=identity.groups,
     )

@@ -51,6 +51,8 @@ class IdentityClaim:
     subject: str
     email: str
     verified: bool
+    # The user's groups at this provider (its groups claim); None: leave them as they are.
+    groups: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,10 @@ class Identity:
     subject: str | None = None
     # Whether the provider vouches that the address is the person's (see accounts.py).
     email_verified: bool = True
+    # The groups its groups claim lists (SIGNET_PROVIDER_<NAME>_GROUPS_CLAIM), valid names only;
+    # None where it has no such claim, or the claim could not be read (the groups stay as
+    # they were).
+    groups: tuple[str, ...] | None = None
     # A proof that may be used once (a posted ID token): its digest, and when it expires.
     # Not part of who the identity is, so not compared.
     one_time_proof: str | None = field(default=None, compare=False)
