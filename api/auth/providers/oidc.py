@@ -25,6 +25,7 @@ from api.auth.providers.base import (
     email_claim,
     failures_logged,
 )
+from api.auth.providers.groups_claim import claimed_groups
 from api.auth.providers.jwks import ALLOWED_ALGORITHMS, ProviderKeys
 from api.clock import Clock
 
@@ -54,6 +55,7 @@ class OIDCProvider:
         trust_email: bool = False,
         timeout: float = 5.0,
         issuer_template: str | None = None,
+        groups_claim: str | None = None,
     ) -> None:
         # Multi-tenant: each token's issuer is this with its own tenant (`tid`) in it.
         self._issuer_template = issuer_template
@@ -63,6 +65,8 @@ class OIDCProvider:
         self._client_secret = client_secret
         self._scopes = scopes
         self._trust_email = trust_email
+        # The claim listing the user's groups (a trusted provider's only); None: not read.
+        self._groups_claim = groups_claim
         self._timeout = timeout
         self._client = client
         self._keys = keys
@@ -146,10 +150,21 @@ class OIDCProvider:
             issuer=claims["iss"],
             subject=claims["sub"],
             email_verified=self._trust_email,
+            groups=self._groups(claims, email_source),
             # A posted ID token is accepted once; one from the code flow was ours alone anyway.
             one_time_proof=hashlib.sha256(id_token.encode()).hexdigest() if id_token else None,
             proof_expires_at=datetime.fromtimestamp(_number(claims, "exp") + self._leeway, UTC),
         )
+
+    def _groups(
+        self, claims: Mapping[str, Any], email_source: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        """The groups claim's names: the ID token's, else userinfo's when it was fetched (it is
+        then the email's source); None without a groups claim configured."""
+        if self._groups_claim is None:
+            return None
+        sources = [claims] if email_source is claims else [claims, email_source]
+        return claimed_groups(sources, self._groups_claim, provider=self.name)
 
     async def _verify(self, token: str, *, nonce: str | None = None) -> dict[str, Any]:
         """The claims of an ID token that passes every check but the email's."""

@@ -178,6 +178,7 @@ def _build(
             trust_email=config.trust_email,
             timeout=settings.verifier_timeout,
             issuer_template=config.issuer_template,
+            groups_claim=config.groups_claim,
         )
     if config.kind == "email":
         from api.auth.providers.email import EmailProvider
