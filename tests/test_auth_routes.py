@@ -63,6 +63,7 @@ async def test_login_sends_the_assertion_to_the_verifier_and_returns_the_user(
         "created_at": "2026-01-01T12:00:00Z",
         "last_login": "2026-01-01T12:00:00Z",
         "email_verified": True,
+        "groups": [],
     }
 
 

@@ -47,6 +47,7 @@ async def test_a_live_bearer_token_is_described(
         "iat": now,
         "exp": now + settings.session_idle_timeout,
         "token_type": "bearer",
+        "groups": [],
     }
 
 

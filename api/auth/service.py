@@ -50,7 +50,8 @@ class Refreshed:
 
 @dataclass(frozen=True, slots=True)
 class Authentication:
-    """Who is signed in, with which session, and through which transport."""
+    """Who is signed in (and their groups: any source, each once, sorted), with which session,
+    and through which transport."""
 
     user: User
     user_json: bytes
@@ -59,6 +60,7 @@ class Authentication:
     refreshed: Refreshed | None
     # The provider the session was started with, if known.
     provider: str | None = None
+    groups: tuple[str, ...] = ()
 
 
 class AuthService:
@@ -261,6 +263,7 @@ class AuthService:
             claims=claims,
             refreshed=refreshed,
             provider=checked.provider,
+            groups=checked.groups,
         )
 
     def ends_at(self, claims: SessionClaims) -> datetime:

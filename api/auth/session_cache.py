@@ -24,7 +24,8 @@ def token_digest(kind: str, token: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class CheckedSession:
-    """What checking a token found: its session, when it started and was issued, and the user."""
+    """What checking a token found: its session, when it started and was issued, the user and
+    their groups (`user_json` has them too). A change of the groups evicts it (change_user)."""
 
     session_id: str
     started_at: datetime
@@ -34,6 +35,8 @@ class CheckedSession:
     user_json: bytes
     # The provider the session was started with, if known.
     provider: str | None = None
+    # The user's groups, whatever their source, each once, sorted.
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,16 +91,17 @@ class Sessions:
         if live is None:
             return None
         user = live.user
+        public = UserPublic.model_validate(user, from_attributes=True)
+        public.groups = list(live.groups)
         return CheckedSession(
             session_id=claims.session_id,
             started_at=claims.started_at,
             issued_at=claims.issued_at,
             signed_with_fallback=claims.signed_with_fallback,
             user=user,
-            user_json=UserPublic.model_validate(user, from_attributes=True)
-            .model_dump_json()
-            .encode(),
+            user_json=public.model_dump_json().encode(),
             provider=live.provider,
+            groups=live.groups,
         )
 
     def seen(self, session_id: str, now: datetime) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from api.store.tables import SessionRow, User
+from api.store.tables import SessionRow, User, UserGroup
 
 SESSIONS = SQLModel.metadata.tables[SessionRow.__tablename__]
 
@@ -76,23 +76,32 @@ async def insert_sessions(
 
 @dataclass(frozen=True, slots=True)
 class LiveSession:
-    """A session that has not ended: its user, and the provider it was started with."""
+    """A session that has not ended: its user, the provider it was started with, and the user's
+    groups (whatever their source, each once, sorted)."""
 
     user: User
     provider: str | None
+    groups: tuple[str, ...] = ()
 
 
 async def find_live_session(
     *, db: AsyncSession, session_id: str, now: datetime
 ) -> LiveSession | None:
-    """The user of a live session, in one query; None once it ended or expired."""
+    """The user of a live session and their groups, in one query; None once it ended or
+    expired."""
+    # One row per group row of the user (and one with no group for a user with none): a round
+    # trip fewer than asking for the groups apart, on the session cache's miss path.
     statement = (
-        select(User, col(SessionRow.provider))
+        select(User, col(SessionRow.provider), col(UserGroup.name))
         .join(SessionRow, col(SessionRow.email) == User.email)
+        .outerjoin(UserGroup, col(UserGroup.email) == User.email)
         .where(col(SessionRow.id) == session_id, col(SessionRow.expires_at) > now)
     )
-    row = (await db.execute(statement)).one_or_none()
-    return None if row is None else LiveSession(user=row[0], provider=row[1])
+    rows = (await db.execute(statement)).all()
+    if not rows:
+        return None
+    groups = tuple(sorted({row[2] for row in rows if row[2] is not None}))
+    return LiveSession(user=rows[0][0], provider=rows[0][1], groups=groups)
 
 
 async def delete_session(*, db: AsyncSession, session_id: str) -> list[str]:

@@ -97,6 +97,11 @@ class UserPublic(UserBase):
     created_at: datetime
     last_login: datetime
     email_verified: bool = True
+    groups: list[str] = Field(
+        default_factory=list,
+        description="The user's groups, whatever put them there (by hand, an invitation, a "
+        "provider's groups claim), each once, sorted.",
+    )
 
 
 class SpentProof(SQLModel, table=True):

@@ -90,5 +90,6 @@ async def _describe(services: Services, token: str) -> dict[str, Any]:
             "iat": int(authentication.claims.issued_at.timestamp()),
             "exp": int(services.auth.ends_at(authentication.claims).timestamp()),
             "token_type": TOKEN_TYPES[transport.kind],
+            "groups": list(authentication.groups),
         }
     return INACTIVE
