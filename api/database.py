@@ -32,9 +32,10 @@ async def open_database(
     *,
     cache: SessionCache | None = None,
     metrics: Metrics | None = None,
+    invite_only: bool = False,
 ) -> AsyncIterator[Database]:
     """The database of `settings`, closed on exit. A server hands in its session cache (which
-    revocations empty) and metrics; a command needs neither."""
+    revocations empty), metrics and its sign-up mode; a command needs none of them."""
     async with AsyncExitStack() as stack:
         engine = create_engine(
             settings.database_url,
@@ -50,7 +51,9 @@ async def open_database(
             settings.database_url, cache=cache, metrics=metrics or NoMetrics()
         )
         stack.push_async_callback(revocations.aclose)
-        accounts = Accounts(db_sessions=db_sessions, revocations=revocations)
+        accounts = Accounts(
+            db_sessions=db_sessions, revocations=revocations, invite_only=invite_only
+        )
         writer = SignInWriter(db_sessions, resolve=accounts.resolve_all)
         stack.push_async_callback(writer.aclose)
         yield Database(

@@ -100,7 +100,12 @@ async def open_services(
             ttl=settings.session_cache_ttl, max_entries=settings.session_cache_size, timer=timer
         )
         database = await stack.enter_async_context(
-            open_database(settings, cache=cache, metrics=metrics)
+            open_database(
+                settings,
+                cache=cache,
+                metrics=metrics,
+                invite_only=settings.sign_up == "invite-only",
+            )
         )
         db_sessions, sessions = database.db_sessions, database.sessions
         revocations, accounts = database.revocations, database.accounts
@@ -144,7 +149,7 @@ async def open_services(
                 site_name=settings.mail_site_name,
                 sender=settings.email_from,
                 ttl=settings.email_code_ttl,
-                admits=lambda email: policy.admits(email, verified=True, provider=PROVIDER),
+                admits=lambda email: admits_by_email(email, policy, accounts, clock),
             )
         yield Services(
             settings=settings,
@@ -266,3 +271,10 @@ def policy_of(settings: Settings) -> Policy:
             for config in settings.provider_configs
         },
     )
+
+
+async def admits_by_email(email: str, policy: Policy, accounts: Accounts, clock: Clock) -> bool:
+    """Whether the email provider lets `email` in: the allow-lists, and the sign-up mode (whose
+    question is asked even of an email the lists refuse, so both take as long)."""
+    may_sign_up = await accounts.may_sign_up(email, now=clock())
+    return policy.admits(email, verified=True, provider=PROVIDER) and may_sign_up

@@ -24,17 +24,27 @@ class FakeProvider:
     name: str = "fake"
     unverified: set[str] = field(default_factory=set)
     subjects: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def accept(
-        self, assertion: str, *, email: str, verified: bool = True, subject: str | None = None
+        self,
+        assertion: str,
+        *,
+        email: str,
+        verified: bool = True,
+        subject: str | None = None,
+        groups: tuple[str, ...] | None = None,
     ) -> str:
         """Make `assertion` prove `email` (as an unverified address, with `verified=False`; for
-        the provider account `subject`, else the email's); returns the assertion."""
+        the provider account `subject`, else the email's; with a groups claim listing `groups`,
+        else none); returns the assertion."""
         self.identities[assertion] = email
         if not verified:
             self.unverified.add(assertion)
         if subject is not None:
             self.subjects[assertion] = subject
+        if groups is not None:
+            self.groups[assertion] = groups
         return assertion
 
     async def verify(self, assertion: str) -> Identity:
@@ -49,6 +59,7 @@ class FakeProvider:
             issuer="fake",
             subject=self.subjects.get(assertion),
             email_verified=assertion not in self.unverified,
+            groups=self.groups.get(assertion),
         )
 
 

@@ -2,6 +2,7 @@
 work and within the same limits, and a code sent before the policy narrowed no longer signs in."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.mail.outbox import Outbox
+from api.store.invitations import create_invitation
 from api.store.tables import EmailCode, SessionRow, User
 from api.testing import FakeClock
 from tests.apps import APP_ORIGIN, serving
@@ -19,6 +21,7 @@ from tests.test_email_sign_in import email_settings
 
 ANN, ZED = "ann@corp.example", "zed@elsewhere.example"
 NOT_ALLOWED = "urn:signet:problem:not-allowed"
+WEEK = timedelta(days=7)
 
 
 @pytest.fixture
@@ -98,3 +101,25 @@ async def test_a_code_sent_before_the_policy_narrowed_signs_nobody_in(
     assert link.headers["location"] == "/after?signet_error=not_allowed"
     assert await count_rows(db_session, User) == 0
     assert await count_rows(db_session, SessionRow) == 0
+
+
+async def test_invite_only_sends_a_code_to_the_invited_and_a_notice_to_the_rest(
+    serve: Any, outbox: Outbox, db_session: AsyncSession, clock: FakeClock
+) -> None:
+    await create_invitation(db=db_session, email=ANN, groups=[], now=clock(), lifetime=WEEK)
+    await db_session.commit()
+
+    async with serve(sign_up="invite-only") as client:
+        client.headers["Origin"] = APP_ORIGIN
+        for email in (ANN, ZED):
+            assert (
+                await client.post("/auth/email/start", json={"email": email})
+            ).status_code == 202
+        invited, uninvited = outbox.messages
+        signed_in = await client.post(
+            "/auth/email/verify", json={"email": ANN, "code": code_of(invited)}
+        )
+
+    assert uninvited["Subject"] == "You cannot sign in to app.example"
+    assert signed_in.status_code == 200
+    assert await count_rows(db_session, EmailCode) == 0  # Ann's used, none kept for Zed

@@ -1,11 +1,14 @@
 """Accounts: which user an identity signs in as, and the trust rules that keep an unverified
 email from ever joining someone else's account ("nOAuth")."""
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.policy import NotAllowed
 from api.auth.revocations import Revocations
+from api.store.groups import INVITATION, add_groups, replace_provider_groups
 from api.store.identities import (
     add_identity,
     add_user,
@@ -15,7 +18,12 @@ from api.store.identities import (
     identities_of,
     mark_verified,
 )
-from api.store.sessions import delete_user_sessions
+from api.store.invitations import (
+    invited_groups,
+    take_live_invitation,
+    user_or_live_invitation,
+)
+from api.store.sessions import delete_user_sessions, session_ids_of
 from api.store.sign_in_writer import Account, IdentityClaim, Login
 from api.store.tables import IdentityRow, User
 from api.store.users import get_users
@@ -39,16 +47,22 @@ class LastIdentity(Exception):
 
 class Accounts:
     def __init__(
-        self, *, db_sessions: async_sessionmaker[AsyncSession], revocations: Revocations
+        self,
+        *,
+        db_sessions: async_sessionmaker[AsyncSession],
+        revocations: Revocations,
+        invite_only: bool = False,
     ) -> None:
         self._db_sessions = db_sessions
         self._revocations = revocations
+        self._invite_only = invite_only
 
     async def resolve_all(self, db: AsyncSession, logins: list[Login]) -> list[Account | Exception]:
         """The user each login's identity claim signs in as, inside the sign-in writer's
         transaction (`db`): linked identities, and the users of the rest, in one SELECT each
-        for the batch; a new identity linked on the spot, or refused with `AccountExists`
-        before anything of its login is written."""
+        for the batch; a new identity linked on the spot, or refused with `AccountExists` (or
+        `NotAllowed`: invite-only, and no live invitation) before anything of its login is
+        written. The provider's groups claim, where it has one, replaces its groups."""
         claims = [login.claim for login in logins if login.claim is not None]
         linked = await find_identities(db=db, keys=[(c.provider, c.subject) for c in claims])
         unlinked = {c.email for c in claims if (c.provider, c.subject) not in linked}
@@ -58,27 +72,61 @@ class Accounts:
             claim = login.claim
             assert claim is not None  # the writer resolves only claimed logins
             row = linked.get((claim.provider, claim.subject))
-            if row is not None:  # nothing to write: the writer stamps last_used
-                accounts.append(Account(email=row.email, identity_id=row.id))
+            if row is not None:  # the writer stamps last_used
+                account = Account(email=row.email, identity_id=row.id)
+                accounts.append(await self._with_claimed_groups(db, account, claim))
                 continue
             user = users.get(claim.email)
             try:
                 account, linked[(claim.provider, claim.subject)] = await self._link(
                     db, claim, user, now=login.now
                 )
-            except AccountExists as refused:
+            except (AccountExists, NotAllowed) as refused:
                 accounts.append(refused)
             else:  # what later logins of this batch must see of the user now
                 verified = claim.verified or (user is not None and user.email_verified)
                 users[claim.email] = User(email=claim.email, email_verified=verified)
-                accounts.append(account)
+                accounts.append(await self._with_claimed_groups(db, account, claim))
         return accounts
+
+    async def may_sign_up(self, email: str, *, now: datetime) -> bool:
+        """Whether the sign-up mode lets `email` sign in: open, or invite-only and the email is
+        a user's or invited. Invite-only, asked of the database alike for every email."""
+        if not self._invite_only:
+            return True
+        async with self._db_sessions() as db:
+            return await user_or_live_invitation(db=db, email=email, now=now)
+
+    async def _with_claimed_groups(
+        self, db: AsyncSession, account: Account, claim: IdentityClaim
+    ) -> Account:
+        """The account, its groups from the claim's provider made the claim's; a change reaches
+        every process's cached sessions of the user."""
+        if claim.groups is None or not await replace_provider_groups(
+            db=db, email=account.email, provider=claim.provider, names=claim.groups
+        ):
+            return account
+        await self._revocations.announce(db, await session_ids_of(db=db, email=account.email))
+        return replace(account, groups_changed=True)
+
+    async def _new_user(self, db: AsyncSession, claim: IdentityClaim, *, now: datetime) -> None:
+        """Create the claim's user: with a live invitation's groups, the invitation spent (a
+        verified email's first sign-in); invite-only, not at all without one."""
+        invitation = None
+        if claim.verified:
+            invitation = await take_live_invitation(db=db, email=claim.email, now=now)
+        if invitation is None and self._invite_only:
+            raise NotAllowed(claim.provider)
+        await add_user(db=db, email=claim.email, verified=claim.verified, now=now)
+        if invitation is not None:
+            groups = invited_groups(invitation)
+            await add_groups(db=db, email=claim.email, names=groups, source=INVITATION)
 
     async def _link(
         self, db: AsyncSession, claim: IdentityClaim, user: User | None, *, now: datetime
     ) -> tuple[Account, IdentityRow]:
         if user is None:
-            await add_user(db=db, email=claim.email, verified=claim.verified, now=now)
+            await self._new_user(db, claim, now=now)
         elif not claim.verified:
             raise AccountExists(claim.email)
         taken_over = user is not None and not user.email_verified

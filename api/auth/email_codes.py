@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,7 +69,7 @@ class EmailCodes:
         site_name: str,
         sender: str,
         ttl: int,
-        admits: Callable[[str], bool],
+        admits: Callable[[str], Awaitable[bool]],
     ) -> None:
         self._db_sessions = db_sessions
         self._clock = clock
@@ -91,7 +91,7 @@ class EmailCodes:
         let in gets a short notice instead, after the same work, and nothing is kept either."""
         await self._limits.hit_email_start(email=email, address=address)
         now = self._clock()
-        admitted = self._admits(email)
+        admitted = await self._admits(email)
         code_id, code, secret = secrets.token_urlsafe(12), _new_code(), secrets.token_urlsafe(32)
         message = sign_in_message(
             to=email,

@@ -61,7 +61,7 @@ class Sessions:
         """Create or stamp the user and start a session, durably, before any token is sent; a
         takeover's ended sessions leave this process's cache at once."""
         user, started, account = await self._writer.sign_in(login)
-        if account.taken_over:
+        if account.taken_over or account.groups_changed:
             self._cache.forget_user(account.email)
         return user, started, account
 

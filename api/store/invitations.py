@@ -139,3 +139,10 @@ def _unused(now: datetime) -> tuple[ColumnElement[bool], ...]:
 
 def _live(email: str, now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (col(Invitation.email) == email, *_unused(now))
+
+
+async def user_or_live_invitation(*, db: AsyncSession, email: str, now: datetime) -> bool:
+    """Whether the email is a user's or has a live invitation, in one statement."""
+    user = select(col(User.email)).where(col(User.email) == email)
+    invited = select(col(Invitation.email)).where(*_live(email, now))
+    return (await db.scalar(select(user.union_all(invited).exists()))) is True

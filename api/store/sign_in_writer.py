@@ -37,6 +37,8 @@ class Account:
     email: str
     identity_id: str | None = None
     taken_over: bool = False
+    # Whether the provider's groups claim changed the user's groups.
+    groups_changed: bool = False
 
 
 WrittenSignIn = tuple[UserPublic, StartedSession, Account]
