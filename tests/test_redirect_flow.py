@@ -15,6 +15,7 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
+from api.store.groups import MANUAL, add_groups
 from api.store.tables import User
 from api.testing import FakeClock
 from tests.apps import APP_ORIGIN, serving
@@ -99,7 +100,13 @@ async def client(
     stub: tuple[StubProvider, respx.MockRouter],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app offering corp, started once the stub provider answers (it asks at start)."""
-    corp = Settings(
+    async with serving(corp_settings(settings), clock=clock, http_client=http_client) as client:
+        yield client
+
+
+def corp_settings(settings: Settings, **variables: str) -> Settings:
+    """The settings offering corp, with more of its SIGNET_PROVIDER_CORP_* `variables`."""
+    return Settings(
         **settings.model_dump(exclude_unset=True, exclude={"verifier_url", "provider_variables"}),
         providers="corp",
         public_url=APP_ORIGIN,
@@ -109,10 +116,9 @@ async def client(
             "SIGNET_PROVIDER_CORP_ISSUER": ISSUER,
             "SIGNET_PROVIDER_CORP_CLIENT_ID": CLIENT_ID,
             "SIGNET_PROVIDER_CORP_CLIENT_SECRET": "s3cret",
+            **{f"SIGNET_PROVIDER_CORP_{name}": value for name, value in variables.items()},
         },
     )
-    async with serving(corp, clock=clock, http_client=http_client) as client:
-        yield client
 
 
 async def start(
@@ -465,3 +471,38 @@ async def test_an_identity_of_another_user_is_not_linked(
 
     assert back_with_error(back) == "identity_in_use"
     assert (await client.get("/auth/me")).json()["email"] == "edith@example.com"
+
+
+async def test_each_sign_in_replaces_the_users_groups_from_the_providers_claim(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: FakeClock,
+    http_client: httpx.AsyncClient,
+    stub: tuple[StubProvider, respx.MockRouter],
+    db_session: AsyncSession,
+) -> None:
+    provider, _ = stub
+    grouped = corp_settings(settings, TRUST_EMAIL="true", GROUPS_CLAIM="groups")
+    async with serving(grouped, clock=clock, http_client=http_client) as client:
+
+        async def sign_in_with(claims: dict[str, Any]) -> list[str]:
+            provider.claims = {"email": "edith@example.com", **claims}
+            query = await start(client, provider)
+            back = await client.get(CALLBACK, params={"code": "c", "state": query["state"]})
+            assert back_with_error(back) is None
+            groups: list[str] = (await client.get("/auth/me")).json()["groups"]
+            return groups
+
+        assert await sign_in_with({"groups": ["/Admins", "ops", "Not a group"]}) == [
+            "admins",
+            "ops",
+        ]
+        await add_groups(db=db_session, email="edith@example.com", names=["mine"], source=MANUAL)
+        await db_session.commit()
+        assert await sign_in_with({"groups": ["ops"]}) == ["mine", "ops"]
+        # Entra's overage, or a claim that is no list of strings: left as they were.
+        overage = {"_claim_names": {"groups": "src1"}}
+        assert await sign_in_with(overage) == ["mine", "ops"]
+        assert await sign_in_with({"groups": "ops"}) == ["mine", "ops"]
+        # No claim: the provider puts the user in no group; the hand-given one stays.
+        assert await sign_in_with({}) == ["mine"]
