@@ -169,3 +169,14 @@ async def test_an_existing_user_is_not_affected_by_invite_only(
     assert (await sign_in(client)).status_code == 200
     assert await count_rows(db_session, User) == 1
     assert (await db_session.scalars(select(col(User.email)))).all() == [ANN]
+
+
+async def test_the_login_answer_names_the_groups_as_me_does(
+    client: httpx.AsyncClient, db_session: AsyncSession, clock: FakeClock
+) -> None:
+    await invite(db_session, clock, "ops", "admins")
+
+    signed_in = await sign_in(client)
+
+    assert signed_in.json()["groups"] == ["admins", "ops"]
+    assert (await client.get("/auth/me")).json()["groups"] == ["admins", "ops"]

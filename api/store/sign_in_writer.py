@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.store.groups import groups_of_many
 from api.store.identities import stamp_identities
 from api.store.sessions import NewSession, StartedSession, insert_sessions
 from api.store.tables import UserPublic
@@ -97,6 +98,9 @@ async def write_sign_ins(
     for login, account in accepted:  # one row per email: an upsert may not touch a row twice
         latest[account.email] = max(login.now, latest.get(account.email, login.now))
     users = await upsert_users(db=db, logins=latest)
+    # The answer names the user's groups, as /auth/me does: claims and invitations included.
+    for email, names in (await groups_of_many(db=db, emails=users.keys())).items():
+        users[email].groups = names
     starts = [
         NewSession(
             email=account.email,
