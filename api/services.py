@@ -199,9 +199,10 @@ def lifespan(
             await running.revocations.start()
             app.state.services = running
             stack.callback(delattr, app.state, "services")
+            stopping = asyncio.Event()
             housekeeping = [
-                asyncio.create_task(purge_expired_sessions_every(running)),
-                asyncio.create_task(write_sightings_every(running)),
+                asyncio.create_task(purge_expired_sessions_every(running, stopping)),
+                asyncio.create_task(write_sightings_every(running, stopping)),
             ]
             # Everything loaded so far lives as long as the process: keep it out of the garbage
             # collector's full scans, which otherwise stall a request now and then.
@@ -209,21 +210,20 @@ def lifespan(
             try:
                 yield
             finally:
-                # Stopped before the services close, so none is cut off mid-query.
-                for task in housekeeping:
-                    task.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await task
+                # Stopped between queries, before the services close: a query cancelled midway
+                # would leave SQLite's thread to answer a loop that may be closed by then.
+                stopping.set()
+                await asyncio.gather(*housekeeping, return_exceptions=True)
                 with suppress(Exception):  # the last sightings, if the database is there
                     await running.sessions.write_sightings()
 
     return run
 
 
-async def purge_expired_sessions_every(services: Services) -> None:
+async def purge_expired_sessions_every(services: Services, stopping: asyncio.Event) -> None:
     """Delete expired session rows, spent proofs and emailed codes now and then, so they never
-    pile up; each worker may run it."""
-    while True:
+    pile up; each worker may run it. Ends once `stopping` is set."""
+    while not stopping.is_set():
         try:
             now = services.clock()
             purged = await services.sessions.purge_expired(now=now)
@@ -238,17 +238,24 @@ async def purge_expired_sessions_every(services: Services) -> None:
                 logger.error("purging expired sessions failed: the database is not migrated")
             else:
                 logger.exception("purging expired sessions failed; will try again")
-        await asyncio.sleep(services.settings.session_purge_interval)
+        await _until(stopping, services.settings.session_purge_interval)
 
 
-async def write_sightings_every(services: Services) -> None:
-    """Write when sessions were last checked, a batch every SIGNET_SESSION_SEEN_INTERVAL."""
-    while True:
-        await asyncio.sleep(services.settings.session_seen_interval)
+async def write_sightings_every(services: Services, stopping: asyncio.Event) -> None:
+    """Write when sessions were last checked, a batch every SIGNET_SESSION_SEEN_INTERVAL, until
+    `stopping` is set (the lifespan then writes the last ones)."""
+    while not await _until(stopping, services.settings.session_seen_interval):
         try:
             await services.sessions.write_sightings()
         except Exception:
             logger.exception("writing session sightings failed; will try again")
+
+
+async def _until(stopping: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds`, or less if `stopping` is set first; whether it is."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
+    return stopping.is_set()
 
 
 def services_of(app: Any) -> Services:
