@@ -111,6 +111,7 @@ class Host:
 @dataclass
 class Deployment:
     postgres: OwnPostgres
+    database_url: str
     hosts: tuple[Host, Host]
     nginx_log: Path
 
@@ -264,7 +265,7 @@ def deploy(postgres: OwnPostgres, nginx_binary: str, tmp_path: Path) -> Iterator
                 stack.callback(host.stop)
             prefix = tmp_path / "nginx"
             (prefix / "logs").mkdir(parents=True)
-            deployment = Deployment(postgres, hosts, prefix / "logs" / "error.log")
+            deployment = Deployment(postgres, database_url, hosts, prefix / "logs" / "error.log")
             deployments.append(deployment)
             # Printed at teardown: pytest shows it when the test failed.
             stack.callback(lambda: print(deployment.logs()))
@@ -346,42 +347,62 @@ def verdicts(http: httpx.Client, host: Host, cookie: str) -> list[str]:
     return [verdict(http, host.url, cookie, path) for path in paths[:ASKS_PER_HOST]]
 
 
-def refusal_delays(
-    http: httpx.Client, hosts: tuple[Host, Host], cookie: str, since: float
+def delays_until(
+    hosts: tuple[Host, Host],
+    since: float,
+    ask: Callable[[Host, int], str],
+    *,
+    old: str,
+    new: str,
+    what: str,
 ) -> list[float]:
-    """Each host asked directly, in turn (a new connection each time), until it has refused the
-    session ASKS_PER_HOST times in a row: for each, seconds from `since` to the first refusal of
-    that run (after which it was not seen to accept it again). Fails if one accepts it after
-    REVOCATION_BOUND, or answers anything but accepted or refused."""
+    """Each host asked with `ask(host, count)` (`count` numbers the questions), in turn, until
+    it has answered `new` ASKS_PER_HOST times in a row: for each, seconds from `since` to the
+    first `new` of that run (after which it was not seen to answer `old` again). Fails if one
+    answers `old` after REVOCATION_BOUND, or anything but `old` or `new`."""
     delays: dict[str, float] = {}
-    refusing_since: dict[str, float] = {}
+    new_since: dict[str, float] = {}
     in_a_row = dict.fromkeys((host.name for host in hosts), 0)
     seen: dict[str, list[str]] = {host.name: [] for host in hosts}
-    paths = list(ACCEPTED)
     asked = 0
     while len(delays) < len(hosts):
         for host in hosts:
             if host.name in delays:
                 continue
-            answer = verdict(http, host.url, cookie, paths[asked % len(paths)])
+            answer = ask(host, asked)
             asked += 1
             elapsed = time.monotonic() - since
             seen[host.name].append(f"{elapsed * 1000:.1f} ms {answer}")
-            if answer == "refused":
-                refusing_since.setdefault(host.name, elapsed)
+            if answer == new:
+                new_since.setdefault(host.name, elapsed)
                 in_a_row[host.name] += 1
                 if in_a_row[host.name] == ASKS_PER_HOST:
-                    delays[host.name] = refusing_since[host.name]
+                    delays[host.name] = new_since[host.name]
                 continue
             latest = {name: answers[-8:] for name, answers in seen.items()}
-            assert answer == "accepted", f"{host.name} {answer} a logged-out session: {latest}"
+            assert answer == old, f"{host.name} answered {answer} after {what}: {latest}"
             assert elapsed <= REVOCATION_BOUND, (
-                f"{host.name} still accepts a session logged out {elapsed:.3f} s ago: {latest}"
+                f"{host.name} still answers {old} {elapsed:.3f} s after {what}: {latest}"
             )
-            refusing_since.pop(host.name, None)
+            new_since.pop(host.name, None)
             in_a_row[host.name] = 0
         time.sleep(POLL_INTERVAL)  # between polls of a condition, bounded above
     return [delays[host.name] for host in hosts]
+
+
+def refusal_delays(
+    http: httpx.Client, hosts: tuple[Host, Host], cookie: str, since: float
+) -> list[float]:
+    """Each host asked directly (/auth/me and /auth/check in turn, a new connection each time)
+    until it refuses the session: the seconds from `since` for each, as `delays_until`."""
+    paths = list(ACCEPTED)
+
+    def ask(host: Host, count: int) -> str:
+        return verdict(http, host.url, cookie, paths[count % len(paths)])
+
+    return delays_until(
+        hosts, since, ask, old="accepted", new="refused", what="the session's logout"
+    )
 
 
 def refused_after_the_bound(
