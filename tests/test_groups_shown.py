@@ -14,11 +14,18 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.session_cache import token_digest
-from api.config import Settings
+from api.config import DatabaseSettings, Settings
+from api.database import open_database
 from api.services import services_of
-from api.store.groups import INVITATION, MANUAL, add_groups, replace_provider_groups
+from api.store.groups import (
+    INVITATION,
+    MANUAL,
+    add_groups,
+    remove_groups,
+    replace_provider_groups,
+)
 from api.testing import FakeClock, FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
+from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running, two_workers
 from tests.databases import empty_database, engine_with_tables
 
 EDITH = "edith@example.com"
@@ -150,6 +157,53 @@ async def test_a_group_change_on_one_worker_shows_on_anothers_cached_session(
         await services_of(first).sessions.change_user(EDITH, adding("staff"))
 
         assert await groups_within(two, token, 1.0) == ["staff"]
+
+
+async def test_on_sqlite_a_group_change_reaches_the_other_workers_cached_session_at_once(
+    tmp_path: Path, verifier: FakeProvider, clock: FakeClock
+) -> None:
+    """Two workers on one SQLite file, their cache timer the test's clock, which stands still:
+    their cached answers never time out. A change of groups made elsewhere (as `signet groups`
+    makes it: SIGNET_DATABASE_URL alone) shows on both at their very next check, added and
+    removed alike: the shared generation file is read on every check, so nothing is awaited."""
+    async with empty_database("sqlite", tmp_path) as url, engine_with_tables(url):
+        settings = Settings(
+            env="production",
+            database_url=url,
+            secret_key="test-secret-key-that-is-long-enough-0123456789",
+            verifier_url=VERIFIER_URL,
+            audience=APP_ORIGIN,
+            rate_limit_per_address=0,
+            rate_limit_per_identity=0,
+            session_cache_ttl=60.0,
+        )
+        frozen = {"clock": clock, "timer": lambda: clock().timestamp(), "provider": verifier}
+        async with (
+            two_workers(settings, **frozen) as (one, two),
+            open_database(DatabaseSettings(database_url=url)) as command_line,
+        ):
+            token = await sign_in(one)
+            for worker in (one, two):
+                assert (await me(worker, token)).json()["groups"] == []
+            # Written unannounced: each worker's cached answer stands (it was cached).
+            async with command_line.db_sessions() as db:
+                await add_groups(db=db, email=EDITH, names=["quiet"], source=MANUAL)
+                await db.commit()
+            for worker in (one, two):
+                assert (await me(worker, token)).json()["groups"] == []
+
+            await command_line.sessions.change_user(EDITH, adding("admins"))
+
+            for worker in (one, two):
+                assert (await me(worker, token)).json()["groups"] == ["admins", "quiet"]
+
+            async def remove(db: AsyncSession) -> list[str]:
+                return await remove_groups(db=db, email=EDITH, names=["admins", "quiet"])
+
+            await command_line.sessions.change_user(EDITH, remove)
+
+            for worker in (one, two):
+                assert (await me(worker, token)).json()["groups"] == []
 
 
 @pytest.mark.settings(introspection_clients=":".join(CLIENT))
