@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.auth.rate_limit import limited_as
 from api.config import Settings
@@ -130,7 +131,7 @@ async def test_concurrent_attempts_are_each_counted_once_in_shared_commits(
 
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] * 3 + [429] * (len(names) - 3)
-    counted = (await db_session.execute(select(RateLimitHit.hits))).scalars().all()
+    counted = (await db_session.execute(select(col(RateLimitHit.hits)))).scalars().all()
     assert counted == [len(names)]
 
 
