@@ -10,8 +10,10 @@ SPA's origin allowed), the same Signet with the rate limits off, bare FastAPI's 
 (tests/bench/ping.py) and a bare Starlette login (tests/bench/bare_login.py); the stub verifier
 and wrk run on core 1. Each run measures every row in turn (so a slow moment of the machine
 falls on one run, not on one row); a figure is a row's req/s over its baseline's in the same
-run. Requests to Signet carry a cookie and the headers a browser sends. Exits 1 if any request
-failed or was refused, 2 if wrk is missing.
+run. The GETs carry what a browser sends: its usual headers and the session cookie, to `/ping`
+too (the same request but for its path, so that parsing it costs both sides alike), and an
+Origin on the cross-origin row. Exits 1 if any request failed or was refused, 2 if wrk is
+missing.
 """
 
 import argparse
@@ -23,8 +25,9 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -35,10 +38,8 @@ from tests.bench.run import (
     LOAD_CORE,
     RETURNING_USER,
     SIGNET_CORE,
-    Result,
     Scenario,
     fresh_postgres,
-    measure,
     migrate,
     run_wrk,
     serve,
@@ -98,6 +99,35 @@ class Server:
     pid: int
 
 
+@dataclass(frozen=True)
+class Row:
+    """One row of one run: req/s, and the server's CPU time per request (all its threads)."""
+
+    scenario: str
+    requests_per_second: float
+    cpu_us: float
+    errors: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by every thread of process `pid`."""
+    ticks = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with suppress(FileNotFoundError):  # a thread that ended meanwhile
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(server: Server, scenario: Scenario, *, duration: float, connections: int) -> Row:
+    before = cpu_seconds(server.pid)
+    report = run_wrk(server.url, scenario, duration=duration, connections=connections)
+    used = cpu_seconds(server.pid) - before
+    seconds = report["duration_us"] / 1e6
+    requests = max(report["requests"], 1)
+    return Row(scenario.name, requests / seconds, used / requests * 1e6, report["errors"])
+
+
 @contextmanager
 def servers(database_url: str) -> Iterator[dict[str, Server]]:
     """Every server a run asks, up at once: the stub verifier on core 1, the rest on core 0."""
@@ -140,10 +170,11 @@ def servers(database_url: str) -> Iterator[dict[str, Server]]:
 
 def run_once(
     found: dict[str, Server], cookie: str, *, duration: float, connections: int
-) -> list[Result]:
+) -> list[Row]:
     """Every row once, in turn."""
+    same_origin = browser_script(cookie, **{"Sec-Fetch-Site": "same-origin"})
     rows = [
-        ("fastapi", Scenario(BARE_FASTAPI, "/ping", "")),
+        ("fastapi", Scenario(BARE_FASTAPI, "/ping", same_origin)),
         (
             "signet",
             Scenario(
@@ -152,87 +183,75 @@ def run_once(
                 browser_script(cookie, Origin=SPA_ORIGIN, **{"Sec-Fetch-Site": "same-site"}),
             ),
         ),
-        (
-            "signet",
-            Scenario(
-                "GET /auth/me",
-                "/auth/me",
-                browser_script(cookie, **{"Sec-Fetch-Site": "same-origin"}),
-            ),
-        ),
-        ("signet", Scenario("GET /auth/check", "/auth/check", browser_script(cookie))),
+        ("signet", Scenario("GET /auth/me", "/auth/me", same_origin)),
+        ("signet", Scenario("GET /auth/check", "/auth/check", same_origin)),
         ("starlette", Scenario(BARE_STARLETTE, "/login", login_script())),
         ("signet", Scenario(LOGIN, "/auth/login", login_script())),
         ("unlimited", Scenario(LOGIN_NO_LIMITS, "/auth/login", login_script())),
     ]
     return [
-        measure(
-            found[server].url,
-            scenario,
-            found[server].pid,
-            duration=duration,
-            connections=connections,
-        )
+        measure(found[server], scenario, duration=duration, connections=connections)
         for server, scenario in rows
     ]
 
 
 def bench_database(
     database_url: str, *, runs: int, duration: float, connections: int
-) -> list[list[Result]]:
+) -> list[list[Row]]:
     with servers(database_url) as found:
         login = httpx.post(f"{found['signet'].url}/auth/login", json={"assertion": RETURNING_USER})
         login.raise_for_status()
         cookie = login.cookies[COOKIE]
-        for server in found.values():  # warm-up: imports, pools, the first connections
-            run_wrk(
-                server.url, Scenario("warm-up", "/healthz", ""), duration=1, connections=connections
-            )
-        warm = Scenario("warm-up", "/auth/login", login_script())
-        for name in ("signet", "unlimited", "starlette"):
-            path = "/login" if name == "starlette" else "/auth/login"
-            run_wrk(
-                found[name].url,
-                Scenario(warm.name, path, warm.script),
-                duration=1,
-                connections=connections,
-            )
+        for name, server in found.items():  # warm-up: imports, pools, the first connections
+            path = {"starlette": "/login", "fastapi": "/ping"}.get(name, "/auth/login")
+            warm = Scenario("warm-up", path, "" if name == "fastapi" else login_script())
+            run_wrk(server.url, warm, duration=1, connections=connections)
         return [
             run_once(found, cookie, duration=duration, connections=connections) for _ in range(runs)
         ]
 
 
-def ratios(figure: Figure, results: list[list[Result]]) -> list[float]:
-    found = []
+def ratios(figure: Figure, results: list[list[Row]]) -> tuple[list[float], list[float]]:
+    """Per run: the row's req/s over the baseline's, and the baseline's CPU per request over
+    the row's (the same ratio were the server alone on its core and always busy)."""
+    rates, cpu = [], []
     for run in results:
-        by_name = {result.scenario: result.requests_per_second for result in run}
-        found.append(by_name[figure.row] / by_name[figure.baseline])
-    return found
+        by_name = {row.scenario: row for row in run}
+        row, baseline = by_name[figure.row], by_name[figure.baseline]
+        rates.append(row.requests_per_second / baseline.requests_per_second)
+        cpu.append(baseline.cpu_us / row.cpu_us)
+    return rates, cpu
 
 
-def report(database: str, results: list[list[Result]]) -> str:
-    names = [result.scenario for result in results[0]]
+def report(database: str, results: list[list[Row]]) -> str:
+    runs = range(1, len(results) + 1)
     lines = [
         "| database | request | "
-        + " | ".join(f"run {n + 1} req/s" for n in range(len(results)))
+        + " | ".join(f"run {n} req/s | run {n} CPU µs" for n in runs)
         + " | errors |",
-        "|---|---|" + "---:|" * (len(results) + 1),
+        "|---|---|" + "---:|" * (2 * len(results) + 1),
     ]
-    for position, name in enumerate(names):
-        rates = " | ".join(f"{run[position].requests_per_second:,.0f}" for run in results)
+    for position, name in enumerate(row.scenario for row in results[0]):
+        cells = " | ".join(
+            f"{run[position].requests_per_second:,.0f} | {run[position].cpu_us:,.0f}"
+            for run in results
+        )
         errors = sum(run[position].errors for run in results)
-        lines.append(f"| {database} | {name} | {rates} | {errors} |")
+        lines.append(f"| {database} | {name} | {cells} | {errors} |")
     lines.append("")
     for figure in [*FIGURES, WITHOUT_LIMITS]:
-        each = ratios(figure, results)
-        median = statistics.median(each)
-        runs = ", ".join(f"{value:.2f}" for value in each)
+        rates, cpu = ratios(figure, results)
+        median = statistics.median(rates)
+        each = ", ".join(f"{value:.2f}" for value in rates)
         verdict = (
             f"target >= {figure.target:.2f}, {'met' if median >= figure.target else 'NOT met'}"
         )
         if figure is WITHOUT_LIMITS:
             verdict = f"no target; the login's target is >= {figure.target:.2f}"
-        lines.append(f"{database}: {figure.name}: {median:.2f} (runs {runs}; {verdict})")
+        lines.append(
+            f"{database}: {figure.name}: {median:.2f} (runs {each}; {verdict}; "
+            f"by CPU per request {statistics.median(cpu):.2f})"
+        )
     return "\n".join(lines)
 
 
@@ -246,11 +265,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 2
-    options = {
-        "runs": arguments.runs,
-        "duration": arguments.duration,
-        "connections": arguments.connections,
-    }
+    options = {name: getattr(arguments, name) for name in ("runs", "duration", "connections")}
     reports = []
     with tempfile.TemporaryDirectory() as directory:
         results = bench_database(f"sqlite+aiosqlite:///{directory}/bench.db", **options)
@@ -268,7 +283,7 @@ def main() -> int:
     for database, results in reports:
         print(report(database, results))
         print()
-    failed = sum(result.errors for _, results in reports for run in results for result in run)
+    failed = sum(row.errors for _, results in reports for run in results for row in run)
     if failed:
         print(f"{failed} requests failed or were refused", file=sys.stderr)
         return 1
