@@ -14,7 +14,7 @@ from api.services import Services, lifespan, new_metrics
 from api.web import docs, favicon
 from api.web.front import SignetApp
 from api.web.middleware.body_limit import BodyLimitMiddleware
-from api.web.middleware.cors import ProblemCORSMiddleware
+from api.web.middleware.cors import CorsPolicy, ProblemCORSMiddleware
 from api.web.middleware.csrf import OriginCheckMiddleware
 from api.web.middleware.request_log import RequestLogMiddleware
 from api.web.openapi import openapi_for
@@ -60,9 +60,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if database.get_backend_name() == "sqlite":
         logger.info("database: the SQLite file %s", database.database or "in memory")
 
+    # Read once: the CORS middleware and the front door answer origins alike from it.
+    cors = CorsPolicy(settings.allowed_origins)
     app = SignetApp(
         metrics=metrics,
         access_log=access_log,
+        cors=cors,
         title="Signet",
         version="0.1.0",
         summary="Turn an identity assertion into a first-party signed session.",
@@ -77,14 +80,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(OriginCheckMiddleware, trusted_origins=settings.trusted_origins)
     # Outside the origin check: CORS answers preflights before the check sees them.
-    app.add_middleware(
-        ProblemCORSMiddleware,
-        allow_origins=list(settings.allowed_origins),
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "DELETE"],
-        allow_headers=["Content-Type", "Authorization"],
-        max_age=600,
-    )
+    app.add_middleware(ProblemCORSMiddleware, **cors.middleware_options())
     # Outermost: every answer is logged and counted, refusals too.
     app.add_middleware(RequestLogMiddleware, metrics=metrics, access_log=access_log)
     install_problem_handlers(app)

@@ -1,12 +1,15 @@
 """Abuse resistance: rate limits per address and per identity, trusted proxies, body size."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.auth.rate_limit import limited_as
 from api.config import Settings
@@ -110,6 +113,26 @@ async def test_the_limits_are_shared_by_every_worker_of_the_database(
         ]
 
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+
+
+@pytest.mark.usefixtures("engine")  # the tables
+async def test_concurrent_attempts_are_each_counted_once_in_shared_commits(
+    settings: Settings, verifier: FakeProvider, clock: FakeClock, db_session: AsyncSession
+) -> None:
+    names = ["edith", "francis", "grace", "heidi"] * 4
+    settings = settings.model_copy(update={"rate_limit_per_identity": 0})  # the address alone
+    async with two_workers(settings, provider=verifier, clock=clock) as (one, two):
+        answers = await asyncio.gather(
+            *(
+                (one, two)[n % 2].post("/auth/token", json={"assertion": name})
+                for n, name in enumerate(names)
+            )
+        )
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * 3 + [429] * (len(names) - 3)
+    counted = (await db_session.execute(select(col(RateLimitHit.hits)))).scalars().all()
+    assert counted == [len(names)]
 
 
 async def test_too_many_logins_as_one_identity_are_429(app: FastAPI) -> None:

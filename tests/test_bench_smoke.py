@@ -42,6 +42,24 @@ def test_the_benchmark_runs_and_prints_its_table() -> None:
     ]
 
 
+def test_the_ratios_bench_prints_the_four_figures_with_their_targets() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+
+    output = bench("ratios", "--duration", "1", "--connections", "4", "--runs", "1")
+
+    figures = [line for line in output.splitlines() if line.startswith("SQLite: ")]
+    assert [line.split(":")[1].strip() for line in figures] == [
+        "/auth/me, allowed Origin ÷ bare FastAPI /ping",
+        "/auth/me, no Origin ÷ bare FastAPI /ping",
+        "/auth/check ÷ bare FastAPI /ping",
+        "returning-user login ÷ bare Starlette login",
+        "the same, rate limits off",
+        "the same, no writes at all",
+    ]
+    assert all("target >= " in line for line in figures[:4])
+
+
 def test_the_memory_soak_runs_and_prints_its_samples() -> None:
     output = bench("soak", "--sessions", "500")
 

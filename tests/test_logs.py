@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.observability import logs
 from api.observability.access_log import AccessLog
-from api.observability.logs import JSONFormatter
+from api.observability.logs import JSONFormatter, request_id_for
 from api.store.db import create_db_sessions
 from api.testing import FakeProvider
 
@@ -157,3 +157,11 @@ async def test_an_unexpected_error_is_a_500_problem_with_the_request_id_and_an_a
     assert "secret" not in response.text
     (line,) = [record for record in caplog.records if record.name == "signet.access"]
     assert line.getMessage() == "GET /broken 500"
+
+
+def test_new_request_ids_are_sixteen_hex_digits_and_never_repeat() -> None:
+    ids = [request_id_for(None) for _ in range(2_000)]  # across refills of the batch
+
+    assert len(set(ids)) == len(ids)
+    assert all(len(new) == 16 and int(new, 16) >= 0 for new in ids)
+    assert request_id_for("gw-42") == "gw-42"

@@ -5,7 +5,8 @@ to flood a mailbox: per (email, address), per email and per address, in 15-minut
 codes tried per email, in hour-long windows, so that guessing gets nowhere.
 
 Counted in the shared database, so a limit is exact however many workers and hosts there are:
-fixed windows (each beginning at a whole multiple of its length), one statement per attempt. An
+fixed windows (each beginning at a whole multiple of its length), each attempt committed before
+it is let through, the attempts of concurrent requests in one transaction (hit_writer.py). An
 IPv6 client is limited by its network (a /64 unless SIGNET_RATE_LIMIT_IPV6_PREFIX says
 otherwise), since one client commonly holds a whole /64.
 """
@@ -19,7 +20,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.clock import Clock
-from api.store.rate_limits import count_hit, delete_windows_before
+from api.store.hit_writer import HitWriter
+from api.store.rate_limits import delete_windows_before
 
 WINDOW_SECONDS = 60
 EMAIL_START_WINDOW_SECONDS = 15 * 60
@@ -84,6 +86,7 @@ class SignInLimits:
         self._per_identity = per_identity
         self._ipv6_prefix = ipv6_prefix
         self._email_limits = email_limits
+        self._hits = HitWriter(db_sessions)
 
     async def hit_address(self, address: str) -> None:
         """Count an attempt from `address`, or raise `TooManyRequests`."""
@@ -114,9 +117,7 @@ class SignInLimits:
         window_start = _window_start(now, window)
         # A digest: the table holds no addresses or emails.
         key = hashlib.sha256(what.encode()).hexdigest()
-        async with self._db_sessions() as db:
-            hits = await count_hit(db=db, key=key, window_start=window_start)
-            await db.commit()
+        hits = await self._hits.hit(key, window_start)
         if hits > limit:
             raise TooManyRequests(window_start + window - now.timestamp())
 

@@ -6,8 +6,8 @@ logged; emails only with SIGNET_LOG_EMAILS=true.
 
 import json
 import logging
+import os
 import re
-import secrets
 from contextvars import ContextVar
 from typing import TextIO
 
@@ -23,7 +23,17 @@ def request_id_for(incoming: str | None) -> str:
     """The id of a request: the one it brought in X-Request-ID if valid, else a new one."""
     if incoming is not None and _VALID_REQUEST_ID.fullmatch(incoming):
         return incoming
-    return secrets.token_hex(8)
+    if not _fresh_ids:
+        # 16 hex digits from the OS's random source, as secrets.token_hex(8), but read 512 at
+        # a time: a system call per request was a tenth of a front-door answer.
+        block = os.urandom(8 * 512).hex()
+        _fresh_ids.extend(block[start : start + 16] for start in range(0, len(block), 16))
+    return _fresh_ids.pop()
+
+
+_fresh_ids: list[str] = []
+# A forked worker must not hand out its parent's ids.
+os.register_at_fork(after_in_child=_fresh_ids.clear)
 
 
 class _RequestIdFilter(logging.Filter):

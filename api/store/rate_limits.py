@@ -1,6 +1,8 @@
 """Rate limit counts in the shared database: one statement per attempt. The caller commits."""
 
-from sqlalchemy import delete
+from functools import cache
+
+from sqlalchemy import Executable, bindparam, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -10,19 +12,40 @@ from api.store.users import dialect_insert
 HITS = SQLModel.metadata.tables[RateLimitHit.__tablename__]
 
 
-async def count_hit(*, db: AsyncSession, key: str, window_start: int) -> int:
-    """Count one attempt for `key` in the window that began at `window_start`; returns the
-    attempts counted there so far."""
-    insert = dialect_insert(db.get_bind().dialect.name, HITS)
-    statement = (
-        insert.values(key=key, window_start=window_start, hits=1)
+@cache
+def _upsert(dialect: str) -> Executable:
+    """The counting statement, built once per dialect: building it costs more than running it."""
+    insert = dialect_insert(dialect, HITS)
+    return (
+        insert.values(
+            key=bindparam("key"), window_start=bindparam("window_start"), hits=bindparam("hits")
+        )
         .on_conflict_do_update(
-            index_elements=[HITS.c.key, HITS.c.window_start], set_={"hits": HITS.c.hits + 1}
+            index_elements=[HITS.c.key, HITS.c.window_start],
+            set_={"hits": HITS.c.hits + insert.excluded.hits},
         )
         .returning(HITS.c.hits)
     )
-    hits: int = (await db.execute(statement)).scalar_one()
+
+
+async def count_hit(*, db: AsyncSession, key: str, window_start: int, attempts: int = 1) -> int:
+    """Count `attempts` for `key` in the window that began at `window_start`; returns the
+    attempts counted there so far."""
+    statement = _upsert(db.get_bind().dialect.name)
+    parameters = {"key": key, "window_start": window_start, "hits": attempts}
+    hits: int = (await db.execute(statement, parameters)).scalar_one()
     return hits
+
+
+async def count_hits(
+    *, db: AsyncSession, attempts: dict[tuple[str, int], int]
+) -> dict[tuple[str, int], int]:
+    """Count attempts per (key, window start), one statement per key (in a stable order, so
+    that two writers never wait on each other's rows); the totals so far."""
+    return {
+        slot: await count_hit(db=db, key=slot[0], window_start=slot[1], attempts=attempts[slot])
+        for slot in sorted(attempts)
+    }
 
 
 async def delete_windows_before(*, db: AsyncSession, window_start: int) -> None:

@@ -2,7 +2,7 @@
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,8 +70,13 @@ async def insert_sessions(
         for start in starts
     ]
     # A Core INSERT of plain rows: the ORM's per-object bookkeeping is most of the cost otherwise.
-    await db.execute(insert(SESSIONS), [asdict(row) for row in started])
+    # (Not dataclasses.asdict, which deep-copies every value: a fifth of this function's cost.)
+    rows = [{name: getattr(row, name) for name in _STARTED_FIELDS} for row in started]
+    await db.execute(insert(SESSIONS), rows)
     return started
+
+
+_STARTED_FIELDS = tuple(field.name for field in fields(StartedSession))
 
 
 @dataclass(frozen=True, slots=True)

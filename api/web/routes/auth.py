@@ -120,6 +120,8 @@ async def me_answer(services: Services, asked: Asked) -> Answer:
 )
 async def me(request: Request, services: ServicesDep) -> Response:
     """The user signed in with this session cookie or bearer token."""
+    # The front door answers every GET /auth/me (see front.py); this route is what it must
+    # answer byte for byte, and what the OpenAPI document describes.
     return (await me_answer(services, Asked.of(request))).response()
 
 

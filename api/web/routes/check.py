@@ -1,8 +1,9 @@
 """GET /auth/check, for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth):
 204 with who is signed in, in headers, or 401.
 
-The hottest path in the product: `SignetApp`'s front door answers it before FastAPI's stack
-(see front.py); the route here serves requests that carry an Origin header, and the docs.
+The hottest path in the product: `SignetApp`'s front door answers every GET of it before
+FastAPI's stack, with an Origin or without (see front.py). The route here is what the front door
+must answer byte for byte (tests/test_front_door.py), and what the OpenAPI document describes.
 """
 
 from urllib.parse import quote
