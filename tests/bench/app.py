@@ -29,6 +29,7 @@ async def _start_without_writes(_sessions: Sessions, login: Login) -> WrittenSig
         provider=login.claim.provider if login.claim else None,
         kind=login.kind,
         user_agent=login.user_agent,
+        address=login.address,
         last_seen=login.now,
     )
     return user, started, Account(login.email)
