@@ -140,7 +140,7 @@ def test_openapi_uses_the_configured_cookie_name(settings: Settings) -> None:
         ("/auth/login", "post", {"400", "401", "403", "409", "413", "415", "422", "429", "503"}),
         ("/auth/token", "post", {"400", "401", "403", "409", "413", "415", "422", "429", "503"}),
         ("/auth/me", "get", {"401", "503"}),
-        ("/auth/check", "get", {"401", "503"}),
+        ("/auth/check", "get", {"400", "401", "403", "503"}),
         ("/auth/logout", "post", {"403", "415"}),
         ("/auth/logout-everywhere", "post", {"401", "403", "415"}),
     ],

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api.auth.tokens import TokenKind, issue_token, read_token
 from api.config import Settings
 from api.services import Services, services_of
+from api.store.groups import MANUAL, add_groups
 from api.testing import FakeClock, FakeProvider
 from api.web.front import Answer, Asked
 
@@ -133,6 +134,62 @@ async def test_the_front_door_answers_as_the_ordinary_route_does(
     echoed = [head.get(b"access-control-allow-origin") for head in heads]
     assert echoed.count(SPA_ORIGIN.encode()) == len(PATHS) * 2 * len(carried)
     assert all(head[b"vary"] == b"Origin" for head in heads)
+
+
+RULES = {
+    "no rule": "",
+    "her group": "?group=admins",
+    "another group": "?group=ops",
+    "any of two": "?group=ops,admins",
+    "repeated": "?group=ops&group=admins",
+    "her email": "?email=Edith@Example.com",
+    "her domain": "?domain=example.com",
+    "another domain": "?domain=other.example",
+    "every kind": "?group=admins&email=edith@example.com&domain=example.com",
+    "one kind fails": "?group=admins&domain=other.example",
+    "unknown parameter": "?grp=admins",
+    "empty": "?group=",
+    "not a group": "?group=Admins",
+    "malformed": "?group",
+}
+
+
+@pytest.mark.settings(allowed_origins=(SPA_ORIGIN,))
+async def test_the_front_door_applies_gateway_rules_as_the_ordinary_route_does(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, clock: FakeClock
+) -> None:
+    carried = await credentials(client, settings, clock)
+    await services_of(app).sessions.change_user(
+        "edith@example.com",
+        lambda db: add_groups(db=db, email="edith@example.com", names=["admins"], source=MANUAL),
+    )
+    requests = [
+        (f"/auth/check{query}", [*headers, *origin, ("x-request-id", "eq-3")])
+        for query in RULES.values()
+        for origin in ([], [("origin", SPA_ORIGIN)])
+        for headers in (carried["cookie"], carried["bearer"], carried["none"], carried["revoked"])
+    ]
+
+    front = await answers(client, requests)
+    with ordinary_routes(app):
+        ordinary = await answers(client, requests)
+
+    for request, front_answer, ordinary_answer in zip(requests, front, ordinary, strict=True):
+        assert front_answer == ordinary_answer, request
+    by_rule = {
+        name: frozenset(status for status, _, _ in front[index * 8 : index * 8 + 8])
+        for index, name in enumerate(RULES)
+    }
+    passes, refused, typo = frozenset({204, 401}), frozenset({403, 401}), frozenset({400})
+    assert by_rule == {
+        **dict.fromkeys(["no rule", "her group", "any of two", "repeated"], passes),
+        **dict.fromkeys(["her email", "her domain", "every kind"], passes),
+        **dict.fromkeys(["another group", "another domain", "one kind fails"], refused),
+        **dict.fromkeys(["unknown parameter", "empty", "not a group", "malformed"], typo),
+    }
+    allowed = dict(front[8][1])  # her group, with her cookie
+    assert allowed[b"x-signet-groups"] == b"admins"
+    assert b"x-signet-email" not in dict(front[16][1])  # another group, with her cookie
 
 
 @pytest.mark.settings(allowed_origins=(SPA_ORIGIN,))

@@ -7,7 +7,7 @@ An empty or unknown parameter, or a value that could never match, is refused (`I
 a typo must never open a path.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl
@@ -32,7 +32,7 @@ class AccessRule:
     emails: frozenset[str] | None = None
     domains: AllowList | None = None
 
-    def allows(self, *, email: str, verified: bool, groups: frozenset[str]) -> bool:
+    def allows(self, *, email: str, verified: bool, groups: Iterable[str]) -> bool:
         if self.groups is not None and self.groups.isdisjoint(groups):
             return False
         if self.emails is not None and not (verified and email in self.emails):
@@ -56,7 +56,9 @@ def access_rule(query: str) -> AccessRule:
         raise InvalidRule("the query string is malformed") from None
     for name, value in pairs:
         if name not in KINDS:
-            raise InvalidRule(f"unknown parameter {name!r}: /auth/check takes group, email, domain")
+            raise InvalidRule(
+                f"unknown parameter {name[:64]!r}: /auth/check takes group, email and domain"
+            )
         items = [item.strip() for item in value.split(",")]
         if not all(items):
             raise InvalidRule(f"{name} has an empty value")
@@ -73,7 +75,7 @@ def access_rule(query: str) -> AccessRule:
 def _groups(names: list[str]) -> frozenset[str]:
     for name in names:
         if not valid_group(name):
-            raise InvalidRule(f"group {name!r} is not a group name (a-z, 0-9, '.', '_', '-')")
+            raise InvalidRule(f"group {name[:64]!r} is not a group name (a-z, 0-9, '.', '_', '-')")
     return frozenset(names)
 
 
@@ -81,4 +83,4 @@ def _entries(items: list[str], canonical: Callable[[str], str]) -> frozenset[str
     try:
         return frozenset(canonical(item) for item in items)
     except ValueError as error:
-        raise InvalidRule(str(error)) from None
+        raise InvalidRule(str(error)[:200]) from None

@@ -35,15 +35,19 @@ logger = logging.getLogger("signet")
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """What a front-door answer reads of a request: the headers that carry a session."""
+    """What a front-door answer reads of a request: the headers that carry a session, and the
+    query string (a gateway's rules for /auth/check)."""
 
     authorization: str | None = None
     cookie: str | None = None
+    query: str = ""
 
     @classmethod
     def of(cls, request: Request) -> "Asked":
         return cls(
-            authorization=request.headers.get("authorization"), cookie=request.headers.get("cookie")
+            authorization=request.headers.get("authorization"),
+            cookie=request.headers.get("cookie"),
+            query=request.scope["query_string"].decode("latin-1"),
         )
 
 
@@ -114,7 +118,8 @@ class SignetApp(FastAPI):
                             authorization = value.decode("latin-1")
                     elif name == b"x-request-id" and incoming_id is None:
                         incoming_id = value.decode("latin-1")
-                asked = Asked(authorization=authorization, cookie=cookie)
+                query = scope["query_string"].decode("latin-1")
+                asked = Asked(authorization=authorization, cookie=cookie, query=query)
                 cors = self._cors.simple_headers(origin)
                 await self._answer(scope, send, answer, asked, incoming_id, cors)
                 return

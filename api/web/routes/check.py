@@ -1,5 +1,6 @@
 """GET /auth/check, for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth):
-204 with who is signed in, in headers, or 401.
+204 with who is signed in, in headers, or 401; 403 for a user the route's rules (`?group=`,
+`?email=`, `?domain=`) do not let through, 400 for rules that could be a typo.
 
 The hottest path in the product: `SignetApp`'s front door answers every GET of it before
 FastAPI's stack, with an Origin or without (see front.py). The route here is what the front door
@@ -10,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
+from api.auth.gateway_rules import EVERYONE, InvalidRule, access_rule
 from api.auth.policy import NotAllowed
 from api.services import Services
 from api.web.deps import (
@@ -21,9 +23,29 @@ from api.web.deps import (
     refreshed_token_headers,
 )
 from api.web.front import Answer, Asked
-from api.web.problems import problem_responses
+from api.web.problems import ProblemError, problem_response, problem_responses
 
 PATH = "/auth/check"
+_EACH = " (comma-separated or repeated); given several kinds, each must match."
+# Documented here, not declared: check_answer reads them from the query string itself, as the
+# front door does.
+_RULES = [
+    ("group", "Only users in any of these groups" + _EACH),
+    ("email", "Only these verified emails" + _EACH),
+    ("domain", "Only verified emails of these domains (`*.` for subdomains)" + _EACH),
+]
+RULE_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string"}},
+    }
+    for name, description in _RULES
+]
 router = APIRouter(tags=["gateways"])
 # Percent-encoded as UTF-8 when not ASCII; these stay as they are.
 _EMAIL_SAFE = "@.!#$&'*+-/=?^_`{|}~"
@@ -34,9 +56,33 @@ def email_header(email: str) -> str:
     return email if email.isascii() else quote(email, safe=_EMAIL_SAFE)
 
 
+class InvalidGatewayRule(ProblemError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            400, slug="invalid-gateway-rule", title="Invalid gateway rule", detail=f"{reason}."
+        )
+
+
+class NotForYou(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            403,
+            slug="forbidden-here",
+            title="Forbidden",
+            detail="You are signed in, but this page is not for your account.",
+        )
+
+
+FORBIDDEN_HERE = Answer.of(problem_response(NotForYou().problem))
+
+
 async def check_answer(services: Services, asked: Asked) -> Answer:
-    """204 with who is signed in, or 401; a sliding session's new cookie goes with it, for the
-    proxy to pass on."""
+    """204 with who is signed in, or 401; 403 if the route's rules do not let them through; a
+    sliding session's new cookie goes with it, for the proxy to pass on."""
+    try:
+        rule = access_rule(asked.query)
+    except InvalidRule as error:  # before the session: a typo fails for everyone, at once
+        return Answer.of(problem_response(InvalidGatewayRule(str(error)).problem))
     try:
         authentication = await check_session(services, asked)
     except NotAllowed:
@@ -44,10 +90,16 @@ async def check_answer(services: Services, asked: Asked) -> Answer:
     if authentication is None:
         return UNAUTHENTICATED
     user = authentication.user
+    groups = authentication.groups
+    if rule is not EVERYONE and not rule.allows(
+        email=user.email, verified=user.email_verified, groups=groups
+    ):
+        return FORBIDDEN_HERE
     headers = [
         (b"x-signet-email", email_header(user.email).encode()),
         (b"x-signet-email-verified", b"true" if user.email_verified else b"false"),
         (b"x-signet-provider", (authentication.provider or "").encode()),
+        (b"x-signet-groups", ",".join(groups).encode()),
         (b"cache-control", b"no-store"),
         *refreshed_token_headers(authentication),
     ]
@@ -61,13 +113,15 @@ async def check_answer(services: Services, asked: Asked) -> Answer:
     response_class=Response,
     responses={
         204: {
-            "description": "Signed in: X-Signet-Email (percent-encoded UTF-8 when not ASCII), "
-            "X-Signet-Email-Verified (true or false) and X-Signet-Provider say who."
+            "description": "Signed in (and let through by the rules): X-Signet-Email "
+            "(percent-encoded UTF-8 when not ASCII), X-Signet-Email-Verified (true or false), "
+            "X-Signet-Provider and X-Signet-Groups (sorted, comma-separated; empty for none) "
+            "say who."
         },
-        **problem_responses(401, 503),
+        **problem_responses(400, 401, 403, 503),
     },
-    openapi_extra=SESSION_SECURITY,
+    openapi_extra={**SESSION_SECURITY, "parameters": RULE_PARAMETERS},
 )
 async def check(request: Request, services: ServicesDep) -> Response:
-    """For a gateway's subrequest: 204 with who is signed in, in headers, or 401."""
+    """For a gateway's subrequest: 204 with who is signed in, in headers; 401, or 403."""
     return (await check_answer(services, Asked.of(request))).response()
