@@ -129,8 +129,14 @@ def test_a_user_outside_the_group_gets_a_page_saying_so(nginx: str, signet: Serv
     add_to_groups(signet, "bob@example.com", "staff")
 
     response = httpx.get(f"{nginx}/admin/users", cookies={COOKIE: cookie})
+    bare = httpx.get(f"{nginx}/admin", cookies={COOKIE: cookie})
+    doubled = httpx.get(f"{nginx}//admin/users", cookies={COOKIE: cookie})
 
     assert response.status_code == 403
+    # Not through / past the rule: nginx sends /admin on to /admin/, and merges the slashes.
+    assert bare.status_code == 301
+    assert bare.headers["location"].endswith("/admin/")
+    assert doubled.status_code == 403
     assert response.headers["content-type"].startswith("text/html")
     assert "You are signed in, but this page is for administrators" in response.text
     assert httpx.get(f"{nginx}/reports", cookies={COOKIE: cookie}).status_code == 200
