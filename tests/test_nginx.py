@@ -1,6 +1,9 @@
 """deploy/nginx/signet.conf with Debian's nginx in front of Signet and a tiny application: what a
-signed-out browser, a signed-in one and a forger each get."""
+signed-out browser, a signed-in one and a forger each get, at / and at the administrators'
+/admin/."""
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +12,7 @@ import httpx
 import pytest
 
 from tests.nginx import echo_application, nginx_in_front
-from tests.servers import Server, free_port
+from tests.servers import REPO, Server, free_port
 
 pytestmark = pytest.mark.nginx
 COOKIE = "__Host-signet_session"
@@ -40,11 +43,12 @@ def nginx(tmp_path: Path, signet: Server, application: int) -> Iterator[str]:
         yield url
 
 
-def signed_in(signet: Server) -> str:
-    """A session cookie for edith, from Signet's development identity provider."""
-    assertion = httpx.post(
-        f"{signet.url}/dev-idp/assertions", json={"email": "edith@example.com"}
-    ).json()["assertion"]
+def signed_in(signet: Server, email: str = "edith@example.com") -> str:
+    """A session cookie for `email` (edith by default), from Signet's development identity
+    provider."""
+    assertion = httpx.post(f"{signet.url}/dev-idp/assertions", json={"email": email}).json()[
+        "assertion"
+    ]
     response = httpx.post(f"{signet.url}/auth/login", json={"assertion": assertion})
     assert response.status_code == 200
     return response.cookies[COOKIE]
@@ -79,6 +83,70 @@ def test_a_forged_identity_never_reaches_the_application(nginx: str, signet: Ser
 
     assert signed_out.status_code == 302
     assert seen["x-signet-email"] == "edith@example.com"
+
+
+def test_forged_groups_never_reach_the_application(nginx: str, signet: Server) -> None:
+    forged = {"X-Signet-Groups": "admins", "X-Signet-Email": "admin@example.com"}
+    cookie = signed_in(signet)  # edith, in no group
+
+    seen = httpx.get(f"{nginx}/", headers=forged, cookies={COOKIE: cookie}).json()
+    admin = httpx.get(f"{nginx}/admin/", headers=forged, cookies={COOKIE: cookie})
+
+    # Signet's empty header replaced the forged one, and nginx passes an empty one on not at all.
+    assert "x-signet-groups" not in seen
+    assert seen["x-signet-email"] == "edith@example.com"
+    assert admin.status_code == 403
+
+
+def add_to_groups(signet: Server, email: str, *groups: str) -> None:
+    """As an operator does: `signet groups add`, with the server's database."""
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "groups", "add", email, *groups],
+        cwd=REPO,
+        env=signet.environment,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_an_administrator_gets_the_admin_pages_with_the_groups(nginx: str, signet: Server) -> None:
+    cookie = signed_in(signet, "ada@example.com")
+    add_to_groups(signet, "ada@example.com", "admins", "staff")
+
+    response = httpx.get(
+        f"{nginx}/admin/users", headers={"X-Signet-Groups": "forged"}, cookies={COOKIE: cookie}
+    )
+    everywhere = httpx.get(f"{nginx}/reports", cookies={COOKIE: cookie}).json()
+
+    assert response.status_code == 200
+    assert response.json()["x-signet-groups"] == "admins,staff"
+    assert response.json()["x-signet-email"] == "ada@example.com"
+    assert everywhere["x-signet-groups"] == "admins,staff"
+
+
+def test_a_user_outside_the_group_gets_a_page_saying_so(nginx: str, signet: Server) -> None:
+    cookie = signed_in(signet, "bob@example.com")
+    add_to_groups(signet, "bob@example.com", "staff")
+
+    response = httpx.get(f"{nginx}/admin/users", cookies={COOKIE: cookie})
+    bare = httpx.get(f"{nginx}/admin", cookies={COOKIE: cookie})
+    doubled = httpx.get(f"{nginx}//admin/users", cookies={COOKIE: cookie})
+
+    assert response.status_code == 403
+    # Not through / past the rule: nginx sends /admin on to /admin/, and merges the slashes.
+    assert bare.status_code == 301
+    assert bare.headers["location"].endswith("/admin/")
+    assert doubled.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "You are signed in, but this page is for administrators" in response.text
+    assert httpx.get(f"{nginx}/reports", cookies={COOKIE: cookie}).status_code == 200
+
+
+def test_a_signed_out_browser_at_the_admin_pages_is_sent_to_sign_in(nginx: str) -> None:
+    response = httpx.get(f"{nginx}/admin/users", headers={"X-Signet-Groups": "admins"})
+
+    assert response.status_code == 302
+    assert response.headers["location"].endswith("/auth/sign-in?return_to=/admin/users")
 
 
 def test_logout_ends_access_on_the_next_request(nginx: str, signet: Server) -> None:
