@@ -57,3 +57,19 @@ async def two_workers(
         client_of(second) as two,
     ):
         yield one, two
+
+
+def worker_settings(database_url: str, *, session_cache_ttl: float) -> Settings:
+    """Production settings for a test's workers on one shared database: the suite's key and
+    verifier, no rate limits, and the session cache's TTL (longer than the test: a fresh answer
+    was told)."""
+    return Settings(
+        env="production",
+        database_url=database_url,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        verifier_url=VERIFIER_URL,
+        audience=APP_ORIGIN,
+        rate_limit_per_address=0,
+        rate_limit_per_identity=0,
+        session_cache_ttl=session_cache_ttl,
+    )

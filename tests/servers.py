@@ -77,17 +77,7 @@ class Server:
         self._wait_until_healthy()
 
     def _wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling a condition, bounded by the deadline
-        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+        wait_until_healthy(self.url, self.process, self.log_path)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -99,3 +89,21 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, *, timeout: float = 0
+) -> None:
+    """Until the server at `url` answers /healthz; its log in the error if it exits or does not
+    within `timeout` seconds (SERVER_START_TIMEOUT unless given)."""
+    deadline = time.monotonic() + (timeout or SERVER_START_TIMEOUT)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log_path.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # polling a condition, bounded by the deadline
+    raise RuntimeError(f"server did not become healthy:\n{log_path.read_text(errors='replace')}")

@@ -32,7 +32,7 @@ from api.store.groups import (
 from api.store.identities import add_user
 from api.store.users import delete_user
 from api.testing import FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
+from tests.apps import client_of, running, worker_settings
 from tests.databases import empty_database, engine_with_tables
 from tests.test_cli import database, seed, signet  # noqa: F401  (a fixture, and helpers)
 
@@ -229,16 +229,7 @@ async def shared_settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
-        yield Settings(
-            env="production",
-            database_url=url,
-            secret_key="test-secret-key-that-is-long-enough-0123456789",
-            verifier_url=VERIFIER_URL,
-            audience=APP_ORIGIN,
-            rate_limit_per_address=0,
-            rate_limit_per_identity=0,
-            session_cache_ttl=60.0,  # far longer than the test: evicted means told
-        )
+        yield worker_settings(url, session_cache_ttl=60.0)
 
 
 async def evicted_within(app: FastAPI, digest: bytes, deadline: float) -> bool:

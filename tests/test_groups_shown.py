@@ -25,7 +25,7 @@ from api.store.groups import (
     replace_provider_groups,
 )
 from api.testing import FakeClock, FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running, two_workers
+from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running, two_workers, worker_settings
 from tests.databases import empty_database, engine_with_tables
 
 EDITH = "edith@example.com"
@@ -118,16 +118,7 @@ async def shared_settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
-        yield Settings(
-            env="production",
-            database_url=url,
-            secret_key="test-secret-key-that-is-long-enough-0123456789",
-            verifier_url=VERIFIER_URL,
-            audience=APP_ORIGIN,
-            rate_limit_per_address=0,
-            rate_limit_per_identity=0,
-            session_cache_ttl=60.0,  # far longer than the test: a fresh answer was told
-        )
+        yield worker_settings(url, session_cache_ttl=60.0)
 
 
 async def groups_within(client: httpx.AsyncClient, token: str, deadline: float) -> list[str]:

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.cli import EXIT_OK, main
 from api.config import get_settings
 from api.observability.metrics import MULTIPROCESS_DIRECTORY
+from tests.servers import wait_until_healthy
 
 SIGNET = str(Path(sys.executable).with_name("signet"))
 DEADLINE = 30.0
@@ -143,7 +144,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
             command, env=environment, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_healthy(url, process, log_path)
+        wait_until_healthy(url, process, log_path, timeout=DEADLINE)
         (directory,) = temporary.glob("signet-metrics-*")
         yield Served(url, directory, process, log_path)
     finally:
@@ -153,20 +154,6 @@ def served(tmp_path: Path) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"signet serve exited:\n{log_path.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)  # polling a condition, bounded by the deadline
-    raise RuntimeError(f"signet serve did not become healthy:\n{log_path.read_text()}")
 
 
 def counts_by_worker(directory: Path, labels: dict[str, str]) -> dict[str, float]:

@@ -14,7 +14,7 @@ from api.config import DatabaseSettings, Settings
 from api.database import open_database
 from api.services import open_services
 from api.testing import FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, two_workers
+from tests.apps import two_workers, worker_settings
 from tests.databases import empty_database, engine_with_tables
 
 COOKIE = "__Host-signet_session"
@@ -29,16 +29,7 @@ async def shared_settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
-        yield Settings(
-            env="production",
-            database_url=url,
-            secret_key="test-secret-key-that-is-long-enough-0123456789",
-            verifier_url=VERIFIER_URL,
-            audience=APP_ORIGIN,
-            rate_limit_per_address=0,
-            rate_limit_per_identity=0,
-            session_cache_ttl=CACHE_TTL,
-        )
+        yield worker_settings(url, session_cache_ttl=CACHE_TTL)
 
 
 @pytest.fixture

@@ -7,16 +7,14 @@ Marked nginx (run with `pytest -m nginx`); it needs Chromium as well, and says s
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.nginx import echo_application, nginx_in_front
-from tests.servers import SERVER_START_TIMEOUT, free_port
+from tests.servers import SERVER_START_TIMEOUT, free_port, wait_until_healthy
 
 pytestmark = pytest.mark.nginx
 SIGNET = str(Path(sys.executable).with_name("signet"))
@@ -47,25 +45,13 @@ def proxy(tmp_path: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_healthy(f"http://127.0.0.1:{signet_port}", process, log_path)
+            wait_until_healthy(
+                f"http://127.0.0.1:{signet_port}", process, log_path, timeout=SERVER_START_TIMEOUT
+            )
             yield url
         finally:
             process.terminate()
             process.wait(timeout=15)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"signet dev exited:\n{log_path.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)  # polling a condition, bounded by the deadline
-    raise RuntimeError(f"signet dev did not become healthy:\n{log_path.read_text()}")
 
 
 def test_edith_signs_in_with_the_dev_provider_through_nginx(browser: Browser, proxy: str) -> None:
