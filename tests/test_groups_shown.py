@@ -109,8 +109,9 @@ async def test_a_group_change_shows_at_once_on_a_cached_session(
         added = await sessions.change_user(EDITH, adding("staff", "ops"))
 
         assert added == ["ops", "staff"]
+        # Read afresh, the hand-written group too (on PostgreSQL the process's own notice may
+        # evict the entry once more when it arrives: whether it is cached again is a race).
         assert (await me(client, token)).json()["groups"] == ["ops", "quiet", "staff"]
-        assert sessions.cached(token_digest("cookie", token)) is not None  # cached again
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
