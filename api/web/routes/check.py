@@ -42,7 +42,7 @@ RULE_PARAMETERS = [
         "description": description,
         "style": "form",
         "explode": True,
-        "schema": {"type": "array", "items": {"type": "string"}},
+        "schema": {"type": "array", "items": {"type": "string", "minLength": 1}},
     }
     for name, description in _RULES
 ]
