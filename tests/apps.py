@@ -59,17 +59,18 @@ async def two_workers(
         yield one, two
 
 
-def worker_settings(database_url: str, *, session_cache_ttl: float) -> Settings:
-    """Production settings for a test's workers on one shared database: the suite's key and
-    verifier, no rate limits, and the session cache's TTL (longer than the test: a fresh answer
-    was told)."""
+def suite_settings(database_url: str, **changes: Any) -> Settings:
+    """The suite's production settings on `database_url`, with `changes`: its key and verifier,
+    and the sign-in limits off (many tests sign in again and again from one address)."""
     return Settings(
-        env="production",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
-        verifier_url=VERIFIER_URL,
-        audience=APP_ORIGIN,
-        rate_limit_per_address=0,
-        rate_limit_per_identity=0,
-        session_cache_ttl=session_cache_ttl,
+        **{
+            "env": "production",
+            "database_url": database_url,
+            "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+            "verifier_url": VERIFIER_URL,
+            "audience": APP_ORIGIN,
+            "rate_limit_per_address": 0,
+            "rate_limit_per_identity": 0,
+            **changes,
+        }
     )

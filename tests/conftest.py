@@ -15,7 +15,7 @@ from api.config import Settings
 from api.store.db import create_db_sessions
 from api.testing import FakeClock, FakeProvider
 from api.web.deps import get_provider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running
+from tests.apps import client_of, running, suite_settings
 from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables
 from tests.servers import REPO
 
@@ -66,15 +66,8 @@ async def db_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        env="production",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
-        verifier_url=VERIFIER_URL,
-        audience=APP_ORIGIN,
-        # Off unless a test is about them: many tests sign in again and again from one address.
-        rate_limit_per_address=0,
-        rate_limit_per_identity=0,
+    return suite_settings(
+        database_url,
         rate_limit_email_per_address_and_email=0,
         rate_limit_email_per_email=0,
         rate_limit_email_per_address=0,

@@ -32,7 +32,7 @@ from api.store.groups import (
 from api.store.identities import add_user
 from api.store.users import delete_user
 from api.testing import FakeProvider
-from tests.apps import client_of, running, worker_settings
+from tests.apps import client_of, running, suite_settings
 from tests.databases import empty_database, engine_with_tables
 from tests.test_cli import database, seed, signet  # noqa: F401  (a fixture, and helpers)
 
@@ -229,7 +229,7 @@ async def shared_settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
-        yield worker_settings(url, session_cache_ttl=60.0)
+        yield suite_settings(url, session_cache_ttl=60.0)
 
 
 async def evicted_within(app: FastAPI, digest: bytes, deadline: float) -> bool:

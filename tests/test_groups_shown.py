@@ -25,7 +25,7 @@ from api.store.groups import (
     replace_provider_groups,
 )
 from api.testing import FakeClock, FakeProvider
-from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running, two_workers, worker_settings
+from tests.apps import APP_ORIGIN, VERIFIER_URL, client_of, running, suite_settings, two_workers
 from tests.databases import empty_database, engine_with_tables
 
 EDITH = "edith@example.com"
@@ -119,7 +119,7 @@ async def shared_settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
-        yield worker_settings(url, session_cache_ttl=60.0)
+        yield suite_settings(url, session_cache_ttl=60.0)
 
 
 async def groups_within(client: httpx.AsyncClient, token: str, deadline: float) -> list[str]:

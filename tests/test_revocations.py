@@ -14,7 +14,7 @@ from api.config import DatabaseSettings, Settings
 from api.database import open_database
 from api.services import open_services
 from api.testing import FakeProvider
-from tests.apps import two_workers, worker_settings
+from tests.apps import suite_settings, two_workers
 from tests.databases import empty_database, engine_with_tables
 
 COOKIE = "__Host-signet_session"
@@ -29,7 +29,7 @@ async def shared_settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Settings]:
     async with empty_database(request.param, tmp_path) as url, engine_with_tables(url):
-        yield worker_settings(url, session_cache_ttl=CACHE_TTL)
+        yield suite_settings(url, session_cache_ttl=CACHE_TTL)
 
 
 @pytest.fixture
