@@ -70,10 +70,8 @@ class Policy:
     def __init__(self, *, everyone: AllowList, per_provider: Mapping[str, AllowList]) -> None:
         self._everyone = everyone
         self._per_provider = {name: narrow for name, narrow in per_provider.items() if narrow}
-
-    @property
-    def restricts(self) -> bool:
-        return bool(self._everyone or self._per_provider)
+        # Read on every session check: without lists, nothing more is asked.
+        self.restricts = bool(self._everyone or self._per_provider)
 
     def admits(self, email: str, *, verified: bool, provider: str | None) -> bool:
         """Both lists empty: everyone. Else a verified email, listed or of a listed domain,
