@@ -7,8 +7,16 @@ provider could write any address.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from api.auth.emails import InvalidEmail, normalise_email
+
+
+class Signed(Protocol):
+    """A signed-in user, as the policy reads one."""
+
+    email: str
+    email_verified: bool
 
 
 class NotAllowed(Exception):
@@ -72,6 +80,12 @@ class Policy:
         self._per_provider = {name: narrow for name, narrow in per_provider.items() if narrow}
         # Read on every session check: without lists, nothing more is asked.
         self.restricts = bool(self._everyone or self._per_provider)
+
+    def keeps(self, user: "Signed", provider: str | None) -> bool:
+        """Whether a session of `user`, started through `provider`, may go on."""
+        return not self.restricts or self.admits(
+            user.email, verified=user.email_verified, provider=provider
+        )
 
     def admits(self, email: str, *, verified: bool, provider: str | None) -> bool:
         """Both lists empty: everyone. Else a verified email, listed or of a listed domain,

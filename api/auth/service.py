@@ -238,14 +238,7 @@ class AuthService:
         )
         if claims is None:
             return None
-        user = checked.user
-        if (
-            admitted_only
-            and self._policy.restricts
-            and not self._policy.admits(
-                user.email, verified=user.email_verified, provider=checked.provider
-            )
-        ):
+        if admitted_only and not self._policy.keeps(checked.user, checked.provider):
             raise NotAllowed(checked.provider)
         self._sessions.seen(claims.session_id, now)
         refreshed = None
