@@ -12,7 +12,8 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from api.config import InvalidSettings, get_database_settings
 from api.store.db import create_engine
-from api.store.tables import UTCDateTime  # importing the models registers their tables
+import api.store.operator_tables  # noqa: F401  (importing the models registers their tables)
+from api.store.tables import UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

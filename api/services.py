@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.accounts import Accounts
+from api.auth.attempts import Attempts
 from api.auth.email_codes import PROVIDER, EmailCodes
 from api.auth.one_time import OneTimeProofs
 from api.auth.policy import Policy, allow_list
@@ -173,6 +174,12 @@ async def open_services(
                 metrics=metrics,
                 accounts=accounts,
                 policy=policy,
+                attempts=Attempts(
+                    db_sessions=db_sessions,
+                    clock=clock,
+                    metrics=metrics,
+                    log_emails=settings.log_emails,
+                ),
             ),
             mailer=mailer,
             email_codes=email_codes,

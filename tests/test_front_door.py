@@ -9,10 +9,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from api.auth.events import CLI
+from api.auth.group_changes import change_groups
 from api.auth.tokens import TokenKind, issue_token, read_token
 from api.config import Settings
 from api.services import Services, services_of
-from api.store.groups import MANUAL, add_groups
 from api.testing import FakeClock, FakeProvider
 from api.web.front import Answer, Asked
 
@@ -159,9 +160,8 @@ async def test_the_front_door_applies_gateway_rules_as_the_ordinary_route_does(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings, clock: FakeClock
 ) -> None:
     carried = await credentials(client, settings, clock)
-    await services_of(app).sessions.change_user(
-        "edith@example.com",
-        lambda db: add_groups(db=db, email="edith@example.com", names=["admins"], source=MANUAL),
+    await change_groups(
+        services_of(app).sessions, "edith@example.com", at=clock(), actor=CLI, add=["admins"]
     )
     requests = [
         (f"/auth/check{query}", [*headers, *origin, ("x-request-id", "eq-3")])

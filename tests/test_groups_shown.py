@@ -5,7 +5,7 @@ shows a change of groups at its very next check, on every worker."""
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +13,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.events import CLI
+from api.auth.group_changes import change_groups
 from api.auth.session_cache import token_digest
+from api.auth.sessions import Sessions
+from api.clock import utcnow
 from api.config import DatabaseSettings, Settings
 from api.database import open_database
 from api.services import services_of
@@ -21,7 +25,6 @@ from api.store.groups import (
     INVITATION,
     MANUAL,
     add_groups,
-    remove_groups,
     replace_provider_groups,
 )
 from api.testing import FakeClock, FakeProvider
@@ -50,11 +53,11 @@ async def sign_in(client: httpx.AsyncClient) -> str:
     return login.cookies[COOKIE]
 
 
-def adding(*names: str) -> Callable[[AsyncSession], Awaitable[list[str]]]:
-    async def add(db: AsyncSession) -> list[str]:
-        return await add_groups(db=db, email=EDITH, names=names, source=MANUAL)
-
-    return add
+async def adding(sessions: Sessions, *names: str) -> list[str]:
+    """Add EDITH to groups by hand, as `signet groups add` does; the names added."""
+    changed = await change_groups(sessions, EDITH, at=utcnow(), actor=CLI, add=names)
+    assert changed is not None
+    return changed.added
 
 
 async def test_a_login_answer_has_groups_and_me_shows_every_sources_sorted(
@@ -106,7 +109,7 @@ async def test_a_group_change_shows_at_once_on_a_cached_session(
         await db_session.commit()
         assert (await me(client, token)).json()["groups"] == []
 
-        added = await sessions.change_user(EDITH, adding("staff", "ops"))
+        added = await adding(sessions, "staff", "ops")
 
         assert added == ["ops", "staff"]
         # Read afresh, the hand-written group too (on PostgreSQL the process's own notice may
@@ -146,7 +149,7 @@ async def test_a_group_change_on_one_worker_shows_on_anothers_cached_session(
         assert (await me(two, token)).json()["groups"] == []
         assert services_of(second).sessions.cached(token_digest("cookie", token)) is not None
 
-        await services_of(first).sessions.change_user(EDITH, adding("staff"))
+        await adding(services_of(first).sessions, "staff")
 
         assert await groups_within(two, token, 1.0) == ["staff"]
 
@@ -184,15 +187,14 @@ async def test_on_sqlite_a_group_change_reaches_the_other_workers_cached_session
             for worker in (one, two):
                 assert (await me(worker, token)).json()["groups"] == []
 
-            await command_line.sessions.change_user(EDITH, adding("admins"))
+            await adding(command_line.sessions, "admins")
 
             for worker in (one, two):
                 assert (await me(worker, token)).json()["groups"] == ["admins", "quiet"]
 
-            async def remove(db: AsyncSession) -> list[str]:
-                return await remove_groups(db=db, email=EDITH, names=["admins", "quiet"])
-
-            await command_line.sessions.change_user(EDITH, remove)
+            await change_groups(
+                command_line.sessions, EDITH, at=utcnow(), actor=CLI, remove=["admins", "quiet"]
+            )
 
             for worker in (one, two):
                 assert (await me(worker, token)).json()["groups"] == []

@@ -1,4 +1,5 @@
-"""The user model: an email, two timestamps and whether the email is verified, nothing else."""
+"""The user model: an email, two timestamps, whether the email is verified and whether an
+operator disabled the user; nothing else."""
 
 from sqlmodel import SQLModel
 
@@ -18,4 +19,10 @@ def test_the_email_is_the_primary_key_and_there_is_no_id() -> None:
 
     assert [column.name for column in table.primary_key.columns] == ["email"]
     assert "id" not in table.columns
-    assert set(table.columns.keys()) == {"email", "created_at", "last_login", "email_verified"}
+    assert set(table.columns.keys()) == {
+        "email",
+        "created_at",
+        "last_login",
+        "email_verified",
+        "disabled",
+    }

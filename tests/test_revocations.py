@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.auth.events import ADMIN, CLI
+from api.clock import utcnow
 from api.config import DatabaseSettings, Settings
 from api.database import open_database
 from api.services import open_services
@@ -102,7 +104,10 @@ async def test_a_revocation_by_a_command_that_reads_only_the_database_reaches_ru
         token, _ = await signed_in_on_both(one, two)
 
         async with open_database(only_the_database) as command_line:
-            assert await command_line.sessions.revoke_user("edith@example.com") == 1
+            revoked = await command_line.sessions.revoke_user(
+                "edith@example.com", at=utcnow(), actor=CLI, reason=ADMIN
+            )
+            assert revoked == 1
 
         assert await refused_within(one, token, DELIVERY_DEADLINE)
         assert await refused_within(two, token, DELIVERY_DEADLINE)

@@ -1,25 +1,22 @@
 """AuthService: the one path for signing in, checking a session and signing out."""
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from api.auth.accounts import AccountExists, Accounts
+from api.auth.accounts import Accounts, claim_of
+from api.auth.attempts import Attempts
+from api.auth.events import LOGOUT, LOGOUT_EVERYWHERE, REPLACED, Actor, current_request_id
 from api.auth.flows import FLOW_LIFETIME, Flow, FlowRefused
 from api.auth.one_time import OneTimeProofs
 from api.auth.policy import NotAllowed, Policy
-from api.auth.providers.base import (
-    AssertionRejected,
-    Identity,
-    VerificationError,
-    VerifierUnavailable,
-)
-from api.auth.rate_limit import SignInLimits, TooManyRequests
+from api.auth.providers.base import AssertionRejected, Identity, VerifierUnavailable
+from api.auth.rate_limit import SignInLimits
 from api.auth.session_cache import token_digest
 from api.auth.sessions import Sessions
+from api.auth.sign_in_failures import FAILED
 from api.auth.tokens import SessionClaims, check_times, issue_token, read_token, token_lifetime
 from api.auth.transports import Transport
 from api.clock import Clock
@@ -27,8 +24,6 @@ from api.config import Settings
 from api.observability.metrics import Metrics
 from api.store.sign_in_writer import IdentityClaim, Login
 from api.store.tables import User, UserPublic
-
-events = logging.getLogger("signet.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +70,9 @@ class AuthService:
         metrics: Metrics,
         accounts: Accounts,
         policy: Policy,
+        attempts: Attempts,
     ) -> None:
+        self._attempts = attempts
         self._accounts = accounts
         self._policy = policy
         self._settings = settings
@@ -98,13 +95,12 @@ class AuthService:
         """Within the rate limits, `verify` a proof (a posted assertion, an authorization code)
         from `provider`, and start a session for the user its identity signs in as. The session
         of the token `replacing` (the cookie the browser still holds) ends once it has."""
+        identity: Identity | None = None
+        past_address_limit = False
         try:
             await self._limits.hit_address(address)
-            asked = time.perf_counter()
-            try:
-                identity = await self._within_deadline(verify)
-            finally:
-                self._metrics.verifier_seconds(time.perf_counter() - asked)
+            past_address_limit = True
+            identity = await self._within_deadline(verify)
             await self._limits.hit_identity(identity.email)
             if not self._policy.admits(
                 identity.email, verified=identity.email_verified, provider=provider
@@ -114,43 +110,54 @@ class AuthService:
             signed_in = await self._start(
                 identity.email,
                 transport,
-                claim=_claim(provider, identity),
+                claim=claim_of(provider, identity),
                 user_agent=user_agent,
                 address=address,
             )
-        except (VerificationError, TooManyRequests, AccountExists, NotAllowed) as error:
-            self._record_login(transport, outcome=type(error).__name__)
+        except FAILED as error:
+            await self._attempts.failed(
+                transport,
+                error,
+                provider=provider,
+                address=address,
+                email=identity.email if identity else None,
+                recorded=past_address_limit,
+            )
             raise
-        self._record_login(transport, outcome="ok", email=signed_in.user.email)
+        self._attempts.succeeded(transport, email=signed_in.user.email)
         if replacing:
-            await self._end_replaced(transport, replacing)
+            await self._end_replaced(transport, replacing, signed_in.user.email)
         return signed_in
 
-    async def _end_replaced(self, transport: Transport, token: str) -> None:
+    async def _end_replaced(self, transport: Transport, token: str, email: str) -> None:
         # The new cookie overwrites the old one in the browser: a session nobody holds any more
         # must not stay usable by whoever copied its cookie.
-        claims = read_token(
-            settings=self._settings, kind=transport.kind, token=token, now=self._clock()
-        )
+        now = self._clock()
+        claims = read_token(settings=self._settings, kind=transport.kind, token=token, now=now)
         if claims is not None:
-            await self._sessions.revoke_session(claims.session_id)
+            await self._sessions.revoke_session(
+                claims.session_id, at=now, actor=Actor.user(email), reason=REPLACED
+            )
 
     async def link(
         self, *, email: str, provider: str, verify: Callable[[], Awaitable[Identity]]
     ) -> None:
         """Add the provider account a proof is for to the signed-in user `email`."""
         identity = await self._within_deadline(verify)
-        await self._accounts.link(email, _claim(provider, identity), now=self._clock())
+        await self._accounts.link(email, claim_of(provider, identity), now=self._clock())
 
     async def _within_deadline(self, verify: Callable[[], Awaitable[Identity]]) -> Identity:
         """`verify()`, given SIGNET_VERIFIER_TIMEOUT in all: discovery, keys and answer together
         (each read's own timeout would let a provider that drips a byte at a time hold the
         login for as long as it likes)."""
+        asked = time.perf_counter()
         try:
             async with asyncio.timeout(self._settings.verifier_timeout):
                 return await verify()
         except TimeoutError:
             raise VerifierUnavailable("no answer within the deadline") from None
+        finally:
+            self._metrics.verifier_seconds(time.perf_counter() - asked)
 
     async def _spend(self, identity: Identity) -> None:
         # Only after every check: a proof refused for a passing reason is not used up.
@@ -190,6 +197,7 @@ class AuthService:
                 kind=str(transport.kind),
                 user_agent=user_agent,
                 address=address,
+                request_id=current_request_id(),
             )
         )
         token = issue_token(
@@ -271,25 +279,15 @@ class AuthService:
 
     async def sign_out(self, authentication: Authentication) -> None:
         """End this session, wherever its tokens are."""
-        await self._sessions.revoke_session(authentication.claims.session_id)
+        await self._sessions.revoke_session(
+            authentication.claims.session_id,
+            at=self._clock(),
+            actor=Actor.user(authentication.user.email),
+            reason=LOGOUT,
+        )
 
     async def sign_out_everywhere(self, email: str) -> int:
         """End every session of the user; returns how many there were."""
-        return await self._sessions.revoke_user(email)
-
-    def _record_login(self, transport: Transport, *, outcome: str, email: str = "") -> None:
-        details = {"event": "login", "kind": str(transport.kind), "outcome": outcome}
-        if email and self._settings.log_emails:
-            details["email"] = email
-        events.info("login %s", outcome, extra=details)
-        self._metrics.login(kind=str(transport.kind), outcome=outcome)
-
-
-def _claim(provider: str, identity: Identity) -> IdentityClaim:
-    return IdentityClaim(
-        provider=provider,
-        subject=identity.subject or identity.email,
-        email=identity.email,
-        verified=identity.email_verified,
-        groups=identity.groups,
-    )
+        return await self._sessions.revoke_user(
+            email, at=self._clock(), actor=Actor.user(email), reason=LOGOUT_EVERYWHERE
+        )

@@ -10,10 +10,23 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.events import (
+    BY_USER_DELETED,
+    BY_USER_DISABLED,
+    ENDED,
+    USER_DELETED,
+    USER_DISABLED,
+    USER_ENABLED,
+    Actor,
+    NewEvent,
+    ended_sessions,
+)
 from api.auth.revocations import Revocations
 from api.auth.session_cache import CheckedSession, SessionCache
 from api.auth.tokens import SessionClaims
+from api.store.events import append_events
 from api.store.sessions import (
+    Ended,
     delete_expired_sessions,
     delete_own_session,
     delete_session,
@@ -25,13 +38,15 @@ from api.store.sessions import (
 )
 from api.store.sign_in_writer import Login, SignInWriter, WrittenSignIn
 from api.store.tables import SessionRow, UserPublic
-from api.store.users import delete_user
+from api.store.users import delete_user, mark_disabled
 
 logger = logging.getLogger("signet")
 # Sightings kept before they are written whatever the interval: about 2 MB.
 MAX_SIGHTINGS = 10_000
 SIGHTINGS_TASK = "signet sightings"
 T = TypeVar("T")
+# What a change to sessions did: the sessions it ended or changed, and its events.
+Change = tuple[list[Ended], list[NewEvent]]
 
 
 class NoSuchSession(Exception):
@@ -136,78 +151,102 @@ class Sessions:
             row.last_seen = self._sightings.get(row.id, row.last_seen or row.created_at)
         return rows
 
-    async def revoke_own(self, email: str, session_id: str) -> None:
-        """End one of the user's sessions; `NoSuchSession` for any other id."""
+    async def revoke_own(self, email: str, session_id: str, *, at: datetime) -> None:
+        """End one of the user's sessions (from their list); `NoSuchSession` for any other id."""
 
-        async def delete(db: AsyncSession) -> list[str]:
-            return await delete_own_session(db=db, email=email, session_id=session_id)
+        async def delete(db: AsyncSession) -> Change:
+            ended = await delete_own_session(db=db, email=email, session_id=session_id)
+            return ended, ended_sessions(ended, at=at, actor=Actor.user(email), reason=ENDED)
 
-        if not await self._revoke(delete, lambda: self._cache.forget_session(session_id)):
+        ended, _ = await self._announced(delete, lambda: self._cache.forget_session(session_id))
+        if not ended:
             raise NoSuchSession(session_id)
 
-    async def revoke_session(self, session_id: str) -> int:
+    async def revoke_session(
+        self, session_id: str, *, at: datetime, actor: Actor, reason: str
+    ) -> int:
         """End one session, wherever its tokens are; returns 1, or 0 if it had ended."""
 
-        async def delete(db: AsyncSession) -> list[str]:
-            return await delete_session(db=db, session_id=session_id)
+        async def delete(db: AsyncSession) -> Change:
+            ended = await delete_session(db=db, session_id=session_id)
+            return ended, ended_sessions(ended, at=at, actor=actor, reason=reason)
 
-        return await self._revoke(delete, lambda: self._cache.forget_session(session_id))
+        ended, _ = await self._announced(delete, lambda: self._cache.forget_session(session_id))
+        return len(ended)
 
-    async def revoke_user(self, email: str, *, delete_too: bool = False) -> int:
-        """End every session of `email` (and delete the user too, with `delete_too`)."""
+    async def revoke_user(self, email: str, *, at: datetime, actor: Actor, reason: str) -> int:
+        """End every session of `email`; returns how many there were."""
 
-        async def delete(db: AsyncSession) -> list[str]:
+        async def delete(db: AsyncSession) -> Change:
             ended = await delete_user_sessions(db=db, email=email)
-            if delete_too:
-                await delete_user(db=db, email=email)
-            return ended
+            return ended, ended_sessions(ended, at=at, actor=actor, reason=reason)
 
-        return await self._revoke(delete, lambda: self._cache.forget_user(email))
+        ended, _ = await self._announced(delete, lambda: self._cache.forget_user(email))
+        return len(ended)
 
-    async def change_user(self, email: str, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Change what the user's sessions answer (their groups) with `change`, in a transaction
-        that announces every session of theirs as changed: each process's session cache drops
-        them (as for a revocation) and reads them afresh at their next check. The sessions go
-        on. Returns what `change` returned."""
+    async def delete_user(self, email: str, *, at: datetime, actor: Actor) -> bool:
+        """Delete the user, their identities, groups and sessions (refused everywhere at once);
+        False if there was no such user."""
+
+        async def delete(db: AsyncSession) -> Change:
+            ended = await delete_user_sessions(db=db, email=email)
+            if not await delete_user(db=db, email=email):
+                return [], []
+            events = ended_sessions(ended, at=at, actor=actor, reason=BY_USER_DELETED)
+            return ended, [*events, NewEvent(USER_DELETED, at=at, actor=actor, email=email)]
+
+        _, events = await self._announced(delete, lambda: self._cache.forget_user(email))
+        return bool(events)
+
+    async def set_disabled(self, email: str, *, disabled: bool, at: datetime, actor: Actor) -> bool:
+        """Disable the user (their sessions end everywhere at once) or enable them again (old
+        sessions stay ended); False if it was so already."""
+
+        async def change(db: AsyncSession) -> Change:
+            if not await mark_disabled(db=db, email=email, disabled=disabled):
+                return [], []
+            if not disabled:
+                return [], [NewEvent(USER_ENABLED, at=at, actor=actor, email=email)]
+            ended = await delete_user_sessions(db=db, email=email)
+            events = ended_sessions(ended, at=at, actor=actor, reason=BY_USER_DISABLED)
+            return ended, [*events, NewEvent(USER_DISABLED, at=at, actor=actor, email=email)]
+
+        _, events = await self._announced(change, lambda: self._cache.forget_user(email))
+        return bool(events)
+
+    async def change_user(
+        self, email: str, change: Callable[[AsyncSession], Awaitable[tuple[T, list[NewEvent]]]]
+    ) -> T:
+        """Change what the user's sessions answer (their groups) with `change`, which returns
+        its result and the events recording it, in a transaction that announces every session
+        of theirs as changed: each process's session cache drops them (as for a revocation)
+        and reads them afresh at their next check. The sessions go on."""
         changed: list[T] = []
 
-        async def change_and_list(db: AsyncSession) -> list[str]:
-            changed.append(await change(db))
-            return await session_ids_of(db=db, email=email)
+        async def change_and_list(db: AsyncSession) -> Change:
+            result, events = await change(db)
+            changed.append(result)
+            return [(sid, email) for sid in await session_ids_of(db=db, email=email)], events
 
         await self._announced(change_and_list, lambda: self._cache.forget_user(email))
         return changed[0]
 
-    async def refresh_user(self, email: str) -> int:
-        """Have every process read the user's sessions afresh (something they answer changed
-        outside `change_user`); returns how many sessions were announced."""
-
-        async def listed(db: AsyncSession) -> list[str]:
-            return await session_ids_of(db=db, email=email)
-
-        return len(await self._announced(listed, lambda: self._cache.forget_user(email)))
-
-    async def _revoke(
-        self, delete: Callable[[AsyncSession], Awaitable[list[str]]], forget: Callable[[], None]
-    ) -> int:
-        """The one revocation point: the rows go in one transaction, which also announces their
-        end to every other process. Returns how many sessions ended."""
-        return len(await self._announced(delete, forget))
-
     async def _announced(
-        self, change: Callable[[AsyncSession], Awaitable[list[str]]], forget: Callable[[], None]
-    ) -> list[str]:
-        """Run `change`, which ends or changes sessions and returns their ids, in one
-        transaction that announces those ids to every other process (their caches drop them);
-        this process's cache forgets them however the transaction ends."""
+        self, change: Callable[[AsyncSession], Awaitable[Change]], forget: Callable[[], None]
+    ) -> Change:
+        """The one revocation point. Run `change`, which ends or changes sessions and returns
+        them with the events recording it, in one transaction that writes the events and
+        announces the sessions to every other process (their caches drop them); this process's
+        cache forgets them however the transaction ends."""
         try:
             async with self._db_sessions() as db:
-                ids = await change(db)
-                await self._revocations.announce(db, ids)
+                ended, events = await change(db)
+                await self._revocations.announce(db, [session_id for session_id, _ in ended])
+                await append_events(db=db, events=events)
                 await db.commit()
         finally:
             forget()
-        return ids
+        return ended, events
 
     async def purge_expired(self, *, now: datetime) -> int:
         """Delete the rows of sessions past their absolute end; returns how many."""

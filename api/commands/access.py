@@ -6,10 +6,11 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from api.auth.emails import InvalidEmail, normalise_email
+from api.auth.events import CLI
+from api.auth.group_changes import change_groups
 from api.auth.groups import InvalidDuration, InvalidGroup, check_groups, parse_duration
+from api.auth.invitation_changes import InvitationNotLive, invite, revoke
 from api.clock import utcnow
 from api.commands.database import with_database
 from api.commands.exits import (
@@ -22,21 +23,13 @@ from api.commands.exits import (
 from api.config import DatabaseSettings, get_database_settings
 from api.database import Database
 from api.store.groups import (
-    MANAGED,
-    MANUAL,
-    GroupMembership,
-    add_groups,
     list_groups,
-    remove_groups,
 )
 from api.store.invitations import (
     AlreadyAUser,
     LiveInvitationExists,
-    create_invitation,
-    get_invitation,
     invitation_state,
     list_invitations,
-    revoke_invitation,
 )
 from api.store.users import get_user
 
@@ -120,20 +113,23 @@ def create_(arguments: argparse.Namespace, settings: DatabaseSettings) -> int:
         )
 
     async def action(database: Database) -> int:
-        async with database.db_sessions() as db:
-            try:
-                invitation = await create_invitation(
-                    db=db, email=email, groups=groups, now=utcnow(), lifetime=lifetime
-                )
-            except LiveInvitationExists as live:
-                return _refuse(
-                    f"{email} has a live invitation already: {live.invitation_id} "
-                    "(revoke it first to invite again)",
-                    EXIT_REFUSED,
-                )
-            except AlreadyAUser:
-                return _refuse(f"{email} is a user already: no invitation needed", EXIT_REFUSED)
-            await db.commit()
+        try:
+            invitation = await invite(
+                database.db_sessions,
+                email=email,
+                groups=groups,
+                lifetime=lifetime,
+                at=utcnow(),
+                actor=CLI,
+            )
+        except LiveInvitationExists as live:
+            return _refuse(
+                f"{email} has a live invitation already: {live.invitation_id} "
+                "(revoke it first to invite again)",
+                EXIT_REFUSED,
+            )
+        except AlreadyAUser:
+            return _refuse(f"{email} is a user already: no invitation needed", EXIT_REFUSED)
         print(f"{invitation.id}\t{_iso(invitation.expires_at)}")
         return EXIT_OK
 
@@ -163,17 +159,14 @@ def revoke_(arguments: argparse.Namespace, settings: DatabaseSettings) -> int:
     """signet invitations revoke ID"""
 
     async def action(database: Database) -> int:
-        now = utcnow()
-        async with database.db_sessions() as db:
-            invitation = await get_invitation(db=db, invitation_id=arguments.id)
-            if invitation is None:
-                return _refuse(f"no invitation {arguments.id}", EXIT_NO_SUCH_INVITATION)
-            if not await revoke_invitation(db=db, invitation_id=invitation.id, now=now):
-                state = invitation_state(invitation, now)
-                return _refuse(
-                    f"invitation {invitation.id} is {state}, not live", EXIT_NO_SUCH_INVITATION
-                )
-            await db.commit()
+        try:
+            invitation = await revoke(database.db_sessions, arguments.id, at=utcnow(), actor=CLI)
+        except InvitationNotLive as not_live:
+            return _refuse(
+                f"invitation {arguments.id} is {not_live}, not live", EXIT_NO_SUCH_INVITATION
+            )
+        if invitation is None:
+            return _refuse(f"no invitation {arguments.id}", EXIT_NO_SUCH_INVITATION)
         print(f"revoked invitation {invitation.id} of {invitation.email}")
         return EXIT_OK
 
@@ -199,15 +192,11 @@ def add_(arguments: argparse.Namespace, settings: DatabaseSettings) -> int:
         return _refuse(checked)
     email, groups = checked
 
-    async def add(db: AsyncSession) -> list[str] | None:
-        if await get_user(db=db, email=email) is None:
-            return None
-        return await add_groups(db=db, email=email, names=groups, source=MANUAL)
-
     async def action(database: Database) -> int:
-        added = await database.sessions.change_user(email, add)
-        if added is None:
+        changed = await change_groups(database.sessions, email, at=utcnow(), actor=CLI, add=groups)
+        if changed is None:
             return _refuse(f"no user {email}", EXIT_NO_SUCH_USER)
+        added = changed.added
         if added:
             print(f"added {', '.join(added)} to {email}")
         if had := sorted(set(groups) - set(added)):
@@ -225,18 +214,13 @@ def remove_(arguments: argparse.Namespace, settings: DatabaseSettings) -> int:
         return _refuse(checked)
     email, groups = checked
 
-    async def remove(db: AsyncSession) -> tuple[list[str], list[GroupMembership]] | None:
-        if await get_user(db=db, email=email) is None:
-            return None
-        removed = await remove_groups(db=db, email=email, names=groups, sources=MANAGED)
-        kept = [row for row in await list_groups(db=db, email=email) if row.name in groups]
-        return removed, kept
-
     async def action(database: Database) -> int:
-        done = await database.sessions.change_user(email, remove)
-        if done is None:
+        changed = await change_groups(
+            database.sessions, email, at=utcnow(), actor=CLI, remove=groups
+        )
+        if changed is None:
             return _refuse(f"no user {email}", EXIT_NO_SUCH_USER)
-        removed, kept = done
+        removed, kept = changed.removed, changed.kept
         if removed:
             print(f"removed {', '.join(removed)} from {email}")
         for row in kept:

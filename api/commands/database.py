@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from api.auth.emails import InvalidEmail, normalise_email
+from api.auth.events import ADMIN, CLI
+from api.clock import utcnow
 from api.commands.exits import EXIT_NO_SUCH_USER, EXIT_OK, EXIT_UNUSABLE
 from api.config import DatabaseSettings
 from api.database import Database, open_database
@@ -92,7 +94,7 @@ def users_revoke(arguments: argparse.Namespace, settings: DatabaseSettings) -> i
         email = await _existing_user(database, arguments.email)
         if email is None:
             return EXIT_NO_SUCH_USER
-        ended = await database.sessions.revoke_user(email)
+        ended = await database.sessions.revoke_user(email, at=utcnow(), actor=CLI, reason=ADMIN)
         # Every worker and host hears of it at once (see auth/revocations.py).
         print(f"ended {_count(ended, 'session')} of {email}")
         return EXIT_OK
@@ -109,7 +111,7 @@ def users_delete(arguments: argparse.Namespace, settings: DatabaseSettings) -> i
         email = await _existing_user(database, arguments.email)
         if email is None:
             return EXIT_NO_SUCH_USER
-        await database.sessions.revoke_user(email, delete_too=True)
+        await database.sessions.delete_user(email, at=utcnow(), actor=CLI)
         print(f"deleted {email} and their sessions")
         return EXIT_OK
 

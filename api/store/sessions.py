@@ -100,7 +100,12 @@ async def find_live_session(
         select(User, col(SessionRow.provider), col(UserGroup.name))
         .join(SessionRow, col(SessionRow.email) == User.email)
         .outerjoin(UserGroup, col(UserGroup.email) == User.email)
-        .where(col(SessionRow.id) == session_id, col(SessionRow.expires_at) > now)
+        .where(
+            col(SessionRow.id) == session_id,
+            col(SessionRow.expires_at) > now,
+            # A session started while its user was being disabled is gone all the same.
+            col(User.disabled).is_(False),
+        )
     )
     rows = (await db.execute(statement)).all()
     if not rows:
@@ -109,13 +114,17 @@ async def find_live_session(
     return LiveSession(user=rows[0][0], provider=rows[0][1], groups=groups)
 
 
-async def delete_session(*, db: AsyncSession, session_id: str) -> list[str]:
-    """Delete one session's row; returns its id, or nothing if there was none."""
+# A session ended: (its id, its user's email).
+Ended = tuple[str, str]
+
+
+async def delete_session(*, db: AsyncSession, session_id: str) -> list[Ended]:
+    """Delete one session's row; returns it, or nothing if there was none."""
     return await _deleted_ids(db, delete(SessionRow).where(col(SessionRow.id) == session_id))
 
 
-async def delete_user_sessions(*, db: AsyncSession, email: str) -> list[str]:
-    """Delete every session row of the user; returns their ids."""
+async def delete_user_sessions(*, db: AsyncSession, email: str) -> list[Ended]:
+    """Delete every session row of the user; returns them."""
     return await _deleted_ids(db, delete(SessionRow).where(col(SessionRow.email) == email))
 
 
@@ -129,8 +138,9 @@ async def _deleted(db: AsyncSession, statement: Any) -> int:
     return result.rowcount
 
 
-async def _deleted_ids(db: AsyncSession, statement: Any) -> list[str]:
-    return list((await db.scalars(statement.returning(col(SessionRow.id)))).all())
+async def _deleted_ids(db: AsyncSession, statement: Any) -> list[Ended]:
+    returning = statement.returning(col(SessionRow.id), col(SessionRow.email))
+    return [(row[0], row[1]) for row in await db.execute(returning)]
 
 
 async def sessions_of(*, db: AsyncSession, email: str, now: datetime) -> list[SessionRow]:
@@ -149,8 +159,8 @@ async def session_ids_of(*, db: AsyncSession, email: str) -> list[str]:
     return list((await db.scalars(statement)).all())
 
 
-async def delete_own_session(*, db: AsyncSession, email: str, session_id: str) -> list[str]:
-    """Delete the session if it is the user's; returns its id, or nothing if it was not."""
+async def delete_own_session(*, db: AsyncSession, email: str, session_id: str) -> list[Ended]:
+    """Delete the session if it is the user's; returns it, or nothing if it was not."""
     return await _deleted_ids(
         db,
         delete(SessionRow).where(col(SessionRow.id) == session_id, col(SessionRow.email) == email),

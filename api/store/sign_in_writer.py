@@ -12,10 +12,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.events import SESSION_CREATED, USER_CREATED, Actor, NewEvent
+from api.store.events import append_events
 from api.store.groups import groups_of_many
 from api.store.identities import stamp_identities
 from api.store.sessions import NewSession, StartedSession, insert_sessions
@@ -40,6 +43,8 @@ class Account:
     taken_over: bool = False
     # Whether the provider's groups claim changed the user's groups.
     groups_changed: bool = False
+    # What resolving the account changed (a user created, an identity linked…), as events.
+    events: tuple[NewEvent, ...] = ()
 
 
 WrittenSignIn = tuple[UserPublic, StartedSession, Account]
@@ -69,6 +74,20 @@ class Login:
     kind: str = "cookie"
     user_agent: str | None = None
     address: str | None = None
+    # The X-Request-ID of the request signing in (the writer's own task has none).
+    request_id: str | None = None
+
+
+def sign_in_event(login: Login, event_type: str, *, email: str, **data: Any) -> NewEvent:
+    """An event a login causes, by the user signing in, in their request."""
+    return NewEvent(
+        event_type,
+        at=login.now,
+        actor=Actor.user(email),
+        email=email,
+        data=data,
+        request_id=login.request_id,
+    )
 
 
 # Resolves the claims of a batch's logins (in order) inside its transaction: an account each,
@@ -113,18 +132,45 @@ async def write_sign_ins(
         )
         for login, account in accepted
     ]
-    started = iter(await insert_sessions(db=db, starts=starts))
+    started = await insert_sessions(db=db, starts=starts)
     used: list[dict[str, object]] = [
         {"identity": account.identity_id, "now": login.now}
         for login, account in accepted
         if account.identity_id
     ]
     await stamp_identities(db=db, used=used)
+    await append_events(db=db, events=_events(accepted, started, users))
     await db.commit()
+    answers = iter(started)
     return [
-        (users[account.email], next(started), account) if isinstance(account, Account) else account
+        (users[account.email], next(answers), account) if isinstance(account, Account) else account
         for account in accounts
     ]
+
+
+def _events(
+    accepted: list[tuple[Login, Account]],
+    sessions: list[StartedSession],
+    users: dict[str, UserPublic],
+) -> list[NewEvent]:
+    """What the batch changed: each account's events, a session.created per login, and a
+    user.created for a user a login with no identity claim created."""
+    events: list[NewEvent] = []
+    for (login, account), session in zip(accepted, sessions, strict=True):
+        if login.claim is None and users[account.email].created_at == login.now:
+            events.append(sign_in_event(login, USER_CREATED, email=account.email, provider=None))
+        events += account.events
+        created = sign_in_event(
+            login,
+            SESSION_CREATED,
+            email=account.email,
+            provider=session.provider,
+            session_id=session.id,
+            address=session.address,
+            user_agent=session.user_agent,
+        )
+        events.append(created)
+    return events
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator, UniqueConstraint, true
+from sqlalchemy import DateTime, TypeDecorator, UniqueConstraint, false, true
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -49,6 +49,10 @@ class User(UserBase, table=True):
     # the address; a verified sign-in for the email takes the user over.
     email_verified: bool = Field(
         default=True, nullable=False, sa_column_kwargs={"server_default": true()}
+    )
+    # Set by an operator: no sign-in, no session, until enabled again.
+    disabled: bool = Field(
+        default=False, nullable=False, sa_column_kwargs={"server_default": false()}
     )
 
 

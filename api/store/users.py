@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -78,6 +78,17 @@ async def delete_user(*, db: AsyncSession, email: str) -> bool:
         return False
     await db.delete(user)
     return True
+
+
+async def mark_disabled(*, db: AsyncSession, email: str, disabled: bool) -> bool:
+    """Disable or enable the user; False if there is none, or it was so already."""
+    statement = (
+        update(User)
+        .where(col(User.email) == email, col(User.disabled).is_not(disabled))
+        .values(disabled=disabled)
+        .returning(col(User.email))
+    )
+    return (await db.scalars(statement)).first() is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,5 +35,5 @@ async def unlink(
     identity_id: str, authentication: Authenticated, services: ServicesDep
 ) -> Response:
     """Stop an identity from signing in as the user; never the last one."""
-    await services.accounts.unlink(authentication.user.email, identity_id)
+    await services.accounts.unlink(authentication.user.email, identity_id, now=services.clock())
     return Response(status_code=204)

@@ -8,16 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.auth.accounts import AccountExists, IdentityInUse
 from api.auth.flows import Flow, FlowRefused, checked_return_to, seal, unseal, with_error
-from api.auth.policy import NotAllowed
-from api.auth.providers.base import (
-    AssertionRejected,
-    EmailNotVerified,
-    Identity,
-    VerifierUnavailable,
-)
-from api.auth.rate_limit import TooManyRequests
+from api.auth.providers.base import Identity, VerifierUnavailable
+from api.auth.sign_in_failures import FAILED, failure_reason
 from api.config import Settings
 from api.web.deps import (
     ClientAddressDep,
@@ -32,16 +25,6 @@ router = APIRouter(prefix="/auth", tags=["providers"])
 FLOW_COOKIE_SUFFIX = "_flow"
 # An RFC 6749 error code, as much of one as is safe to pass on.
 _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
-# What a failed callback tells the page it returns to, by cause.
-_FAILURES: tuple[tuple[type[Exception], str], ...] = (
-    (EmailNotVerified, "email_not_verified"),
-    (AccountExists, "account_exists"),
-    (NotAllowed, "not_allowed"),
-    (IdentityInUse, "identity_in_use"),
-    (AssertionRejected, "invalid_response"),
-    (VerifierUnavailable, "provider_unavailable"),
-    (TooManyRequests, "temporarily_unavailable"),
-)
 Param = Annotated[str | None, Query(max_length=4096)]
 
 
@@ -162,9 +145,8 @@ async def callback(
             user_agent=request.headers.get("user-agent"),
             replacing=session_cookie,
         )
-    except tuple(cause for cause, _ in _FAILURES) as failure:
-        reason = next(word for cause, word in _FAILURES if isinstance(failure, cause))
-        return _back(flow, settings, error=reason)
+    except FAILED as failure:
+        return _back(flow, settings, error=failure_reason(failure))
     response = _back(flow, settings)
     cookie.set_token(response, token=signed_in.token, max_age=signed_in.max_age)
     return response

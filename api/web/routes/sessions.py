@@ -49,5 +49,5 @@ async def end_session(
     session_id: str, authentication: Authenticated, services: ServicesDep
 ) -> Response:
     """End one of the signed-in user's sessions, wherever its token is."""
-    await services.sessions.revoke_own(authentication.user.email, session_id)
+    await services.sessions.revoke_own(authentication.user.email, session_id, at=services.clock())
     return Response(status_code=204)
