@@ -10,9 +10,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+import api.store.operator_tables  # noqa: F401  (importing the models registers their tables)
 from api.config import InvalidSettings, get_database_settings
 from api.store.db import create_engine
-import api.store.operator_tables  # noqa: F401  (importing the models registers their tables)
 from api.store.tables import UTCDateTime
 
 config = context.config

@@ -20,6 +20,7 @@ from api.web.middleware.request_log import RequestLogMiddleware
 from api.web.openapi import openapi_for
 from api.web.problems import install_problem_handlers
 from api.web.routes import (
+    admin,
     auth,
     check,
     email,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(sessions.router)
     app.include_router(sign_in_page.router)
     app.include_router(favicon.router)
+    app.include_router(admin.router)
     if settings.serves_docs:
         docs.mount_docs(app)
     if isinstance(metrics, PrometheusMetrics):

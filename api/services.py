@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.accounts import Accounts
+from api.auth.admin_keys import AdminKeys
 from api.auth.attempts import Attempts
 from api.auth.email_codes import PROVIDER, EmailCodes
 from api.auth.one_time import OneTimeProofs
@@ -33,11 +34,11 @@ from api.auth.transports import Transports
 from api.clock import Clock, Timer, monotonic, utcnow
 from api.config import Settings
 from api.database import open_database
+from api.housekeeping import purge_expired_every, write_sightings_every
 from api.mail.mailer import Mailer
 from api.mail.outbox import development_outbox
 from api.mail.smtp import SmtpMailer
 from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
-from api.store.db import is_missing_table
 
 logger = logging.getLogger("signet")
 
@@ -59,6 +60,7 @@ class Services:
     one_time: OneTimeProofs
     accounts: Accounts
     auth: AuthService
+    admin_keys: AdminKeys
     mailer: Mailer | None
     # None unless the email provider is offered.
     email_codes: EmailCodes | None
@@ -181,6 +183,7 @@ async def open_services(
                     log_emails=settings.log_emails,
                 ),
             ),
+            admin_keys=AdminKeys(db_sessions=db_sessions, clock=clock, limits=limits),
             mailer=mailer,
             email_codes=email_codes,
         )
@@ -208,7 +211,7 @@ def lifespan(
             stack.callback(delattr, app.state, "services")
             stopping = asyncio.Event()
             housekeeping = [
-                asyncio.create_task(purge_expired_sessions_every(running, stopping)),
+                asyncio.create_task(purge_expired_every(running, stopping)),
                 asyncio.create_task(write_sightings_every(running, stopping)),
             ]
             # Everything loaded so far lives as long as the process: keep it out of the garbage
@@ -225,44 +228,6 @@ def lifespan(
                     await running.sessions.write_sightings()
 
     return run
-
-
-async def purge_expired_sessions_every(services: Services, stopping: asyncio.Event) -> None:
-    """Delete expired session rows, spent proofs and emailed codes now and then, so they never
-    pile up; each worker may run it. Ends once `stopping` is set."""
-    while not stopping.is_set():
-        try:
-            now = services.clock()
-            purged = await services.sessions.purge_expired(now=now)
-            forgotten = await services.one_time.purge_expired(now=now)
-            await services.limits.purge_expired(now=now)
-            if services.email_codes is not None:
-                forgotten += await services.email_codes.purge_expired(now=now)
-            if purged or forgotten:
-                logger.info("purged %d expired sessions, %d proofs and codes", purged, forgotten)
-        except Exception as error:
-            if is_missing_table(error):  # one line, not a traceback an hour
-                logger.error("purging expired sessions failed: the database is not migrated")
-            else:
-                logger.exception("purging expired sessions failed; will try again")
-        await _until(stopping, services.settings.session_purge_interval)
-
-
-async def write_sightings_every(services: Services, stopping: asyncio.Event) -> None:
-    """Write when sessions were last checked, a batch every SIGNET_SESSION_SEEN_INTERVAL, until
-    `stopping` is set (the lifespan then writes the last ones)."""
-    while not await _until(stopping, services.settings.session_seen_interval):
-        try:
-            await services.sessions.write_sightings()
-        except Exception:
-            logger.exception("writing session sightings failed; will try again")
-
-
-async def _until(stopping: asyncio.Event, seconds: float) -> bool:
-    """Wait `seconds`, or less if `stopping` is set first; whether it is."""
-    with suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), timeout=seconds)
-    return stopping.is_set()
 
 
 def services_of(app: Any) -> Services:

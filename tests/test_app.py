@@ -105,7 +105,7 @@ def openapi(app: FastAPI) -> dict[str, object]:
     return app.openapi()
 
 
-def test_openapi_documents_the_cookie_and_bearer_schemes(
+def test_openapi_documents_the_cookie_bearer_and_admin_key_schemes(
     openapi: dict[str, object], settings: Settings
 ) -> None:
     schemes = openapi["components"]["securitySchemes"]  # type: ignore[index]
@@ -117,6 +117,11 @@ def test_openapi_documents_the_cookie_and_bearer_schemes(
             "name": settings.session_cookie_name,
         },
         "BearerToken": {"type": "http", "scheme": "bearer"},
+        "AdminKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An admin key (sk_…) from `signet admin-keys create`.",
+        },
     }
     for path in ("/auth/me", "/auth/logout-everywhere"):
         operation = openapi["paths"][path]["post" if "logout" in path else "get"]  # type: ignore[index]

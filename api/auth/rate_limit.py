@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.clock import Clock
 from api.store.hit_writer import HitWriter
-from api.store.rate_limits import delete_windows_before
+from api.store.rate_limits import delete_windows_before, hits_so_far
 
 WINDOW_SECONDS = 60
 EMAIL_START_WINDOW_SECONDS = 15 * 60
@@ -109,6 +109,26 @@ class SignInLimits:
         """Count a code tried for `email`, or `TooManyRequests`."""
         limit = self._email_limits.code_attempts_per_email
         await self._hit(f"code-attempt:{email}", limit, CODE_ATTEMPT_WINDOW_SECONDS)
+
+    async def hit_admin_key_failure(self, address: str) -> None:
+        """Count a missing, unknown or revoked admin key from `address`, or `TooManyRequests`."""
+        await self._hit(self._admin_key_failures(address), self._per_address)
+
+    async def refuse_if_admin_key_failures(self, address: str) -> None:
+        """`TooManyRequests` while `address` is over its limit of failed admin keys: then even
+        a right key waits, so that guessing gains nothing."""
+        if self._per_address <= 0:
+            return
+        now = self._clock()
+        window_start = _window_start(now)
+        key = hashlib.sha256(self._admin_key_failures(address).encode()).hexdigest()
+        async with self._db_sessions() as db:
+            hits = await hits_so_far(db=db, key=key, window_start=window_start)
+        if hits >= self._per_address:
+            raise TooManyRequests(window_start + WINDOW_SECONDS - now.timestamp())
+
+    def _admin_key_failures(self, address: str) -> str:
+        return f"admin-key:{limited_as(address, ipv6_prefix=self._ipv6_prefix)}"
 
     async def _hit(self, what: str, limit: int, window: int = WINDOW_SECONDS) -> None:
         if limit <= 0:

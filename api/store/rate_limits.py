@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from sqlalchemy import Executable, bindparam, delete
+from sqlalchemy import Executable, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -46,6 +46,14 @@ async def count_hits(
         slot: await count_hit(db=db, key=slot[0], window_start=slot[1], attempts=attempts[slot])
         for slot in sorted(attempts)
     }
+
+
+async def hits_so_far(*, db: AsyncSession, key: str, window_start: int) -> int:
+    """The attempts counted for `key` in the window that began at `window_start`."""
+    statement = select(col(RateLimitHit.hits)).where(
+        col(RateLimitHit.key) == key, col(RateLimitHit.window_start) == window_start
+    )
+    return int(await db.scalar(statement) or 0)
 
 
 async def delete_windows_before(*, db: AsyncSession, window_start: int) -> None:

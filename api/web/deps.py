@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 
 from api.auth.email_codes import EmailCodes
+from api.auth.events import Actor
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
@@ -161,6 +162,21 @@ async def get_current_user(authentication: Authenticated) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def require_admin_key(
+    services: ServicesDep, address: ClientAddressDep, request: Request
+) -> Actor:
+    """The admin key in `Authorization: Bearer`, as the actor of what the request changes;
+    401 without a live one (a session cookie is never one: no CSRF to guard against)."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    presented = key.strip() if scheme.lower() == "bearer" else None
+    return await services.admin_keys.authenticate(presented, address=address)
+
+
+AdminActor = Annotated[Actor, Depends(require_admin_key)]
+# OpenAPI: the admin API's one scheme (see openapi.py).
+ADMIN_SECURITY: dict[str, Any] = {"security": [{"AdminKey": []}]}
 
 # The front door's answers to a request without a live session, and with one the policy no
 # longer lets in.

@@ -1,4 +1,5 @@
-"""The OpenAPI document: the two session schemes, and errors filed as problems."""
+"""The OpenAPI document: the two session schemes and the admin key's, and errors filed as
+problems."""
 
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,11 @@ def openapi_for(app: FastAPI, *, cookie_name: str) -> Callable[[], dict[str, Any
             schema.setdefault("components", {})["securitySchemes"] = {
                 "SessionCookie": {"type": "apiKey", "in": "cookie", "name": cookie_name},
                 "BearerToken": {"type": "http", "scheme": "bearer"},
+                "AdminKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An admin key (sk_…) from `signet admin-keys create`.",
+                },
             }
             _errors_as_problems(schema)
             app.openapi_schema = schema

@@ -9,6 +9,7 @@ SIGN_IN_ERRORS = {
     "access_denied": "You cancelled signing in, or the provider did not let you in.",
     "email_not_verified": "That provider does not vouch for your email address.",
     "account_exists": "An account with this email exists: sign in the way you did before.",
+    "account_disabled": "This account is disabled. Ask whoever runs this site.",
     "not_allowed": "This site does not let that account in. Ask whoever runs it for access.",
     "identity_in_use": "That account is already linked to another user.",
     "invalid_response": "The provider's answer did not check out. Please try again.",

@@ -4,7 +4,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from api.auth.accounts import AccountExists, LastIdentity, NoSuchIdentity
+from api.auth.accounts import AccountDisabled, AccountExists, LastIdentity, NoSuchIdentity
+from api.auth.admin_keys import BadAdminKey
 from api.auth.email_codes import CodeRejected
 from api.auth.flows import FlowRefused, InvalidReturnTo
 from api.auth.policy import NotAllowed
@@ -106,6 +107,25 @@ DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str, 
             "the address is yours: sign in the way you did before.",
         ),
         lambda _error: {},
+    ),
+    AccountDisabled: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "account-disabled",
+            title="Account disabled",
+            status=403,
+            detail="This account is disabled. Ask whoever runs this site.",
+        ),
+        lambda _error: {},
+    ),
+    BadAdminKey: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "admin-key-required",
+            title="Admin key required",
+            status=401,
+            detail="The admin API takes an admin key as Authorization: Bearer sk_…; this one is "
+            "missing, unknown or revoked.",
+        ),
+        lambda _error: {"WWW-Authenticate": 'Bearer realm="signet admin"'},
     ),
     NotAllowed: (
         Problem(

@@ -1,0 +1,73 @@
+"""Housekeeping: what every running worker does now and then, beside answering requests.
+Each task ends once `stopping` is set (the lifespan sets it before the services close)."""
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Protocol
+
+from api.auth.email_codes import EmailCodes
+from api.auth.one_time import OneTimeProofs
+from api.auth.rate_limit import SignInLimits
+from api.auth.sessions import Sessions
+from api.clock import Clock
+from api.config import Settings
+from api.store.db import is_missing_table
+
+
+class Services(Protocol):
+    """What housekeeping uses of the services (api/services.py)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    @property
+    def one_time(self) -> OneTimeProofs: ...
+    @property
+    def limits(self) -> SignInLimits: ...
+    @property
+    def email_codes(self) -> EmailCodes | None: ...
+
+
+logger = logging.getLogger("signet")
+
+
+async def purge_expired_every(services: Services, stopping: asyncio.Event) -> None:
+    """Delete expired session rows, spent proofs and emailed codes now and then, so they never
+    pile up; each worker may run it. Ends once `stopping` is set."""
+    while not stopping.is_set():
+        try:
+            now = services.clock()
+            purged = await services.sessions.purge_expired(now=now)
+            forgotten = await services.one_time.purge_expired(now=now)
+            await services.limits.purge_expired(now=now)
+            if services.email_codes is not None:
+                forgotten += await services.email_codes.purge_expired(now=now)
+            if purged or forgotten:
+                logger.info("purged %d expired sessions, %d proofs and codes", purged, forgotten)
+        except Exception as error:
+            if is_missing_table(error):  # one line, not a traceback an hour
+                logger.error("purging expired sessions failed: the database is not migrated")
+            else:
+                logger.exception("purging expired sessions failed; will try again")
+        await _until(stopping, services.settings.session_purge_interval)
+
+
+async def write_sightings_every(services: Services, stopping: asyncio.Event) -> None:
+    """Write when sessions were last checked, a batch every SIGNET_SESSION_SEEN_INTERVAL, until
+    `stopping` is set (the lifespan then writes the last ones)."""
+    while not await _until(stopping, services.settings.session_seen_interval):
+        try:
+            await services.sessions.write_sightings()
+        except Exception:
+            logger.exception("writing session sightings failed; will try again")
+
+
+async def _until(stopping: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds`, or less if `stopping` is set first; whether it is."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
+    return stopping.is_set()
