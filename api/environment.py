@@ -16,6 +16,9 @@ FORMER_NAMES = {"SIGNET_SESSION_MAX_AGE": "SIGNET_SESSION_IDLE_TIMEOUT"}
 # named signet.
 IGNORED_PREFIXES = ("SIGNET_TEST_", "SIGNET_CI_", "SIGNET_PORT", "SIGNET_SERVICE_")
 PROVIDER_PREFIX = "SIGNET_PROVIDER_"
+WEBHOOK_PREFIX = "SIGNET_WEBHOOK_"
+# Variables named per provider and per webhook, read with the setting holding them.
+PER_NAME_PREFIXES = (PROVIDER_PREFIX, WEBHOOK_PREFIX)
 _QUOTED = re.compile(r"""^\s*(["']).*\1\s*$""", re.DOTALL)
 _COMMENTED = re.compile(r"\s#")
 
@@ -44,8 +47,13 @@ def check_environment(
     it does, and are only warnings."""
     known_names = sorted(set(known))
     read = set(known_names if reads is None else reads)
-    # SIGNET_PROVIDER_<NAME>_* are read with SIGNET_PROVIDER_VARIABLES, the setting holding them.
-    reads_providers = reads is None or any(name.startswith(PROVIDER_PREFIX) for name in read)
+    # SIGNET_PROVIDER_<NAME>_* are read with SIGNET_PROVIDER_VARIABLES, the setting holding them
+    # (SIGNET_WEBHOOK_<NAME>_* with SIGNET_WEBHOOK_VARIABLES).
+    reads_prefixes = tuple(
+        prefix
+        for prefix in PER_NAME_PREFIXES
+        if reads is None or any(name.startswith(prefix) for name in read)
+    )
     report = EnvironmentReport()
     for name in sorted(environ):
         upper = name.upper()
@@ -53,12 +61,12 @@ def check_environment(
             continue
         value = environ[name]
         if _QUOTED.match(value) or _COMMENTED.search(value):
-            read_here = upper in read or (reads_providers and upper.startswith(PROVIDER_PREFIX))
+            read_here = upper in read or (bool(reads_prefixes) and upper.startswith(reads_prefixes))
             (report.errors if read_here else report.warnings).append(
                 f"{name}: the value holds quotes or a trailing '# comment'; give the bare value"
             )
             report.bare_values[name] = _bare(value)
-        if upper in known_names or upper.startswith(PROVIDER_PREFIX):
+        if upper in known_names or upper.startswith(PER_NAME_PREFIXES):
             continue
         if upper in FORMER_NAMES:
             meant = FORMER_NAMES[upper]

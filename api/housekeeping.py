@@ -4,7 +4,10 @@ Each task ends once `stopping` is set (the lifespan sets it before the services 
 import asyncio
 import logging
 from contextlib import suppress
+from datetime import timedelta
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.email_codes import EmailCodes
 from api.auth.one_time import OneTimeProofs
@@ -13,6 +16,8 @@ from api.auth.sessions import Sessions
 from api.clock import Clock
 from api.config import Settings
 from api.store.db import is_missing_table
+from api.store.events import purge_events
+from api.store.webhook_deliveries import lowest_cursor
 
 
 class Services(Protocol):
@@ -22,6 +27,8 @@ class Services(Protocol):
     def settings(self) -> Settings: ...
     @property
     def clock(self) -> Clock: ...
+    @property
+    def db_sessions(self) -> async_sessionmaker[AsyncSession]: ...
     @property
     def sessions(self) -> Sessions: ...
     @property
@@ -36,8 +43,9 @@ logger = logging.getLogger("signet")
 
 
 async def purge_expired_every(services: Services, stopping: asyncio.Event) -> None:
-    """Delete expired session rows, spent proofs and emailed codes now and then, so they never
-    pile up; each worker may run it. Ends once `stopping` is set."""
+    """Delete expired session rows, spent proofs and emailed codes, and events older than
+    SIGNET_EVENT_RETENTION, now and then, so they never pile up; each worker may run it. Ends
+    once `stopping` is set."""
     while not stopping.is_set():
         try:
             now = services.clock()
@@ -48,12 +56,28 @@ async def purge_expired_every(services: Services, stopping: asyncio.Event) -> No
                 forgotten += await services.email_codes.purge_expired(now=now)
             if purged or forgotten:
                 logger.info("purged %d expired sessions, %d proofs and codes", purged, forgotten)
+            events = await purge_old_events(services)
+            if events:
+                logger.info("purged %d events older than SIGNET_EVENT_RETENTION", events)
         except Exception as error:
             if is_missing_table(error):  # one line, not a traceback an hour
                 logger.error("purging expired sessions failed: the database is not migrated")
             else:
                 logger.exception("purging expired sessions failed; will try again")
         await _until(stopping, services.settings.session_purge_interval)
+
+
+async def purge_old_events(services: Services) -> int:
+    """Delete events older than SIGNET_EVENT_RETENTION, but none a webhook still owes: pending
+    in a delivery, or not yet handed to every configured webhook's deliveries."""
+    settings = services.settings
+    before = services.clock() - timedelta(seconds=settings.event_retention)
+    async with services.db_sessions() as db:
+        webhooks = [config.name for config in settings.webhook_configs]
+        keep_after = await lowest_cursor(db=db, webhooks=webhooks)
+        purged = await purge_events(db=db, before=before, keep_after=keep_after)
+        await db.commit()
+    return purged
 
 
 async def write_sightings_every(services: Services, stopping: asyncio.Event) -> None:

@@ -39,6 +39,7 @@ from api.mail.mailer import Mailer
 from api.mail.outbox import development_outbox
 from api.mail.smtp import SmtpMailer
 from api.observability.metrics import Metrics, NoMetrics, PrometheusMetrics
+from api.webhooks.delivery import Deliveries
 
 logger = logging.getLogger("signet")
 
@@ -153,6 +154,7 @@ async def open_services(
                 sender=settings.email_from,
                 ttl=settings.email_code_ttl,
                 admits=lambda email: admits_by_email(email, policy, accounts, clock),
+                metrics=metrics,
             )
         yield Services(
             settings=settings,
@@ -193,7 +195,7 @@ def lifespan(
     settings: Settings, *, services: Services | None, metrics: Metrics
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's lifespan: opens the services (unless handed ready-made ones), and purges expired
-    sessions while it runs."""
+    sessions and delivers webhooks while it runs."""
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -214,6 +216,9 @@ def lifespan(
                 asyncio.create_task(purge_expired_every(running, stopping)),
                 asyncio.create_task(write_sightings_every(running, stopping)),
             ]
+            if running.settings.webhooks:
+                deliveries = deliveries_of(running)
+                housekeeping.append(asyncio.create_task(deliveries.run(stopping)))
             # Everything loaded so far lives as long as the process: keep it out of the garbage
             # collector's full scans, which otherwise stall a request now and then.
             gc.freeze()
@@ -228,6 +233,21 @@ def lifespan(
                     await running.sessions.write_sightings()
 
     return run
+
+
+def deliveries_of(services: Services) -> Deliveries:
+    """The webhook delivery loop for the configured webhooks, on the shared HTTP client."""
+    settings = services.settings
+    return Deliveries(
+        configs=settings.webhook_configs,
+        db_sessions=services.db_sessions,
+        http_client=services.http_client,
+        clock=services.clock,
+        metrics=services.metrics,
+        retry_min=settings.webhooks_retry_min,
+        retry_max=settings.webhooks_retry_max,
+        max_age=settings.webhooks_max_age,
+    )
 
 
 def services_of(app: Any) -> Services:

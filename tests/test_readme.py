@@ -18,7 +18,8 @@ QUICKSTART = (
 )
 TESTING_EXAMPLE = REPO / "examples" / "testing" / "test_your_app.py"
 # Settings that are not environment variables of their own.
-UNDOCUMENTED_SETTINGS = {"provider_variables"}  # the SIGNET_PROVIDER_<NAME>_* variables
+# The SIGNET_PROVIDER_<NAME>_* and SIGNET_WEBHOOK_<NAME>_* variables.
+UNDOCUMENTED_SETTINGS = {"provider_variables", "webhook_variables"}
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 
 

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.providers.base import AssertionRejected, Identity
 from api.auth.rate_limit import SignInLimits
 from api.clock import Clock
-from api.mail.mailer import Mailer
+from api.mail.mailer import Mailer, MailUnavailable
 from api.mail.sign_in_message import refusal_message, sign_in_message
+from api.observability.metrics import Metrics, NoMetrics
 from api.store.email_codes import (
     claim_attempt,
     delete_expired_codes,
@@ -70,6 +71,7 @@ class EmailCodes:
         sender: str,
         ttl: int,
         admits: Callable[[str], Awaitable[bool]],
+        metrics: Metrics | None = None,
     ) -> None:
         self._db_sessions = db_sessions
         self._clock = clock
@@ -84,6 +86,7 @@ class EmailCodes:
         self._sender = sender
         self.ttl = ttl
         self._admits = admits
+        self._metrics = metrics or NoMetrics()
 
     async def start(self, *, email: str, return_to: str, address: str) -> None:
         """Within the limits, send `email` a new code and link; `MailUnavailable` unless the
@@ -106,7 +109,12 @@ class EmailCodes:
             notice = refusal_message(
                 to=email, sender=self._sender, site_name=self._site_name, now=now
             )
-        await self._mailer.send(message if admitted else notice)
+        try:
+            await self._mailer.send(message if admitted else notice)
+        except MailUnavailable:
+            self._metrics.mail_sent(outcome="failed")
+            raise
+        self._metrics.mail_sent(outcome="sent")
         row = EmailCode(
             id=code_id,
             email=email,

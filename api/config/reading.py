@@ -11,7 +11,12 @@ from pydantic import ValidationError
 from api.config.base import SettingsBase
 from api.config.database import DatabaseSettings
 from api.config.settings import Settings
-from api.environment import PROVIDER_PREFIX, EnvironmentReport, check_environment
+from api.environment import (
+    PROVIDER_PREFIX,
+    WEBHOOK_PREFIX,
+    EnvironmentReport,
+    check_environment,
+)
 
 logger = logging.getLogger("signet.config")
 
@@ -74,12 +79,16 @@ def _as_meant(report: EnvironmentReport, *, fields: Any) -> dict[str, Any]:
         field = name.upper().removeprefix("SIGNET_").lower()
         if field in fields:
             meant[field] = value
-    if "provider_variables" in fields and any(
-        name.upper().startswith(PROVIDER_PREFIX) for name in report.bare_values
+    for setting, prefix in (
+        ("provider_variables", PROVIDER_PREFIX),
+        ("webhook_variables", WEBHOOK_PREFIX),
     ):
-        meant["provider_variables"] = {
-            name: report.bare_values.get(name, value)
-            for name, value in os.environ.items()
-            if name.upper().startswith(PROVIDER_PREFIX)
-        }
+        if setting in fields and any(
+            name.upper().startswith(prefix) for name in report.bare_values
+        ):
+            meant[setting] = {
+                name: report.bare_values.get(name, value)
+                for name, value in os.environ.items()
+                if name.upper().startswith(prefix)
+            }
     return meant

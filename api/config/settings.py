@@ -20,6 +20,7 @@ from api.config.mail import MailSettings
 from api.config.policy import PolicySettings
 from api.config.providers import SINGLE_PROVIDER_FIELDS, ProviderSettings, development_providers
 from api.config.sessions import SessionSettings
+from api.config.webhooks import WebhookSettings
 from api.urls import is_https_or_loopback, origin_of
 
 logger = logging.getLogger("signet.config")
@@ -27,6 +28,7 @@ logger = logging.getLogger("signet.config")
 
 # Fields are ordered from the last base to the first: the database's come first.
 class Settings(
+    WebhookSettings,
     PolicySettings,
     MailSettings,
     LimitSettings,

@@ -1,5 +1,6 @@
 """Prometheus metrics, when SIGNET_METRICS=true: requests, login outcomes, verifier latency,
-session checks. Off, they cost nothing: the app records into a no-op.
+session checks, webhook deliveries and backlog, mail sent. Off, they cost nothing: the app
+records into a no-op.
 
 With several worker processes (`signet serve --workers N`), PROMETHEUS_MULTIPROC_DIR names a
 directory the workers share: each records into files of its own there, and /metrics on any
@@ -26,6 +27,12 @@ class Metrics(Protocol):
 
     def revocation_listener_lost(self) -> None: ...
 
+    def webhook_delivery(self, *, webhook: str, outcome: str) -> None: ...
+
+    def webhook_backlog(self, *, webhook: str, pending: int) -> None: ...
+
+    def mail_sent(self, *, outcome: str) -> None: ...
+
 
 class NoMetrics:
     """Records nothing."""
@@ -45,6 +52,15 @@ class NoMetrics:
     def revocation_listener_lost(self) -> None:
         pass
 
+    def webhook_delivery(self, *, webhook: str, outcome: str) -> None:
+        pass
+
+    def webhook_backlog(self, *, webhook: str, pending: int) -> None:
+        pass
+
+    def mail_sent(self, *, outcome: str) -> None:
+        pass
+
 
 # Read by prometheus_client when it is first imported: it must be set before the process starts.
 MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
@@ -57,11 +73,12 @@ class PrometheusMetrics:
     directory and `registry` holds only a collector of every process' files there, so /metrics
     answers the totals of all workers. Counters and histograms sum across processes as they are.
     A gauge would need a `multiprocess_mode` (and, for the live modes, `mark_process_dead` when a
-    worker exits, for which uvicorn has no hook)."""
+    worker exits, for which uvicorn has no hook): the webhook backlog, which every worker reads
+    from the database alike, reports the most recent reading of any."""
 
     def __init__(self) -> None:
         # Imported here: only deployments that turn metrics on need prometheus-client.
-        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = CollectorRegistry()
         # The registry the metrics themselves join: none in multiprocess mode, where their values
@@ -101,6 +118,27 @@ class PrometheusMetrics:
             registry=own,
         )
 
+        self._webhook_deliveries = Counter(
+            "signet_webhook_deliveries",
+            "Webhook delivery attempts, by webhook and outcome (delivered, retrying, failed: "
+            "given up, disabled: the receiver said 410 Gone).",
+            ["webhook", "outcome"],
+            registry=own,
+        )
+        self._webhook_backlog = Gauge(
+            "signet_webhook_backlog",
+            "Webhook deliveries pending, by webhook.",
+            ["webhook"],
+            registry=own,
+            multiprocess_mode="mostrecent",
+        )
+        self._mail_sent = Counter(
+            "signet_mail_sent",
+            "Sign-in messages handed to the mail server, by outcome (sent, failed).",
+            ["outcome"],
+            registry=own,
+        )
+
     def request(self, *, route: str, method: str, status: int) -> None:
         self._requests.labels(route, method, str(status)).inc()
 
@@ -115,6 +153,15 @@ class PrometheusMetrics:
 
     def revocation_listener_lost(self) -> None:
         self._listener_losses.inc()
+
+    def webhook_delivery(self, *, webhook: str, outcome: str) -> None:
+        self._webhook_deliveries.labels(webhook, outcome).inc()
+
+    def webhook_backlog(self, *, webhook: str, pending: int) -> None:
+        self._webhook_backlog.labels(webhook).set(pending)
+
+    def mail_sent(self, *, outcome: str) -> None:
+        self._mail_sent.labels(outcome).inc()
 
 
 def _collect_every_process(registry: "CollectorRegistry", directory: str) -> None:
