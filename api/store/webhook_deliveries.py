@@ -51,15 +51,22 @@ async def fan_out(
         values = {"name": name, "last_event_id": newest, "settings_digest": digest}
         await db.execute(insert.values(**values).on_conflict_do_nothing())
         return 0
+    cursor = state.last_event_id
     if state.settings_digest != digest:
-        # New settings: a receiver that said 410 Gone may be another one now.
+        # New settings: a receiver that said 410 Gone may be another one now, and starts at the
+        # newest event, as a new webhook does.
+        changes: dict[str, object] = {"settings_digest": digest}
+        reenabled = state.disabled_at is not None
+        if reenabled:
+            changes |= {"disabled_at": None, "last_error": None}
+            changes["last_event_id"] = max(cursor, await newest_event_id(db=db))
         await db.execute(
             update(WebhookState)
-            .where(col(WebhookState.name) == name)
-            .values(settings_digest=digest, disabled_at=None, last_error=None)
+            .where(col(WebhookState.name) == name, col(WebhookState.last_event_id) == cursor)
+            .values(**changes)
         )
-        state.disabled_at = None
-    cursor = state.last_event_id
+        if reenabled:
+            return 0
     if state.disabled_at is not None:
         await _move_cursor(db, name, cursor, await newest_event_id(db=db))
         return 0

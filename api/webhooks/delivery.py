@@ -171,7 +171,6 @@ class Deliveries:
                 logger.warning(
                     "webhook %s answered 410 Gone: disabled until its settings change", webhook
                 )
-                await disable_webhook(db=db, name=webhook, now=now, error=result.error)
             else:
                 attempts = await attempts_of(db=db, claim=claim)
                 next_at = self._next_attempt(attempts + 1, event, now, result.retry_after)
@@ -183,6 +182,8 @@ class Deliveries:
             await record_attempt(
                 db=db, claim=claim, now=now, error=result.error, next_attempt_at=next_at
             )
+            if result.gone and result.error is not None:
+                await disable_webhook(db=db, name=webhook, now=now, error=result.error)
             await db.commit()
         self._metrics.webhook_delivery(webhook=webhook, outcome=outcome)
 
