@@ -50,7 +50,7 @@ class Database:
         """The ids of every event the webhook wants (all but sign_in.failed)."""
         async with self.engine.connect() as connection:
             rows = await connection.execute(select(col(EventRow.id), col(EventRow.type)))
-        return {int(id_) for id_, type_ in rows if matches(DEFAULT_EVENTS, type_)}
+        return {int(id_ or 0) for id_, type_ in rows if matches(DEFAULT_EVENTS, type_)}
 
     async def seen(self) -> bool:
         async with self.engine.connect() as connection:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.clock import Clock
 from api.observability.metrics import Metrics
+from api.store.db import is_missing_table
 from api.store.events import event_public
 from api.store.operator_tables import EventRow
 from api.store.webhook_deliveries import (
@@ -76,6 +77,7 @@ class Deliveries:
         self._in_flight: dict[Claim, asyncio.Task[None]] = {}
         self._renewed = 0.0
         self._disabled: set[str] = set()
+        self._failing = False
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Rounds every POLL seconds until `stopping` is set; then the POSTs in flight get
@@ -84,8 +86,9 @@ class Deliveries:
             while not stopping.is_set():
                 try:
                     await self.round()
-                except Exception:
-                    logger.exception("webhook delivery round failed; will try again")
+                    self._failing = False
+                except Exception as error:
+                    self._failed(error)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), timeout=self._poll)
         finally:
@@ -135,6 +138,16 @@ class Deliveries:
             task = asyncio.create_task(self._deliver(claim, events.get(claim[1])))
             self._in_flight[claim] = task
             task.add_done_callback(functools.partial(self._landed, claim))
+
+    def _failed(self, error: Exception) -> None:
+        """Log a failing round once, not every POLL seconds, until a round succeeds again."""
+        if self._failing:
+            return
+        self._failing = True
+        if is_missing_table(error):
+            logger.error("webhook delivery failed: the database is not migrated")
+        else:
+            logger.exception("webhook delivery round failed; trying again every %g s", self._poll)
 
     def _landed(self, claim: Claim, _: "asyncio.Task[None]") -> None:
         self._in_flight.pop(claim, None)

@@ -21,7 +21,8 @@ from api.webhooks.config import WebhookConfig
 router = APIRouter()
 
 WebhookName = Annotated[str, Path(max_length=32, description="A name in SIGNET_WEBHOOKS.")]
-EventId = Annotated[int, Path(ge=1, description="The event's id (its `webhook-id`).")]
+# An event id fits 64 bits: a larger one is no event's (and PostgreSQL would refuse it).
+EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The event's id (webhook-id).")]
 Status = Annotated[
     Literal["pending", "delivered", "failed"] | None,
     Query(description="Only deliveries of this status."),
