@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
@@ -16,7 +17,8 @@ from api.web.problems import ProblemError
 T = TypeVar("T")
 MAX_CURSOR_LENGTH = 1024
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1 to 200.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1 to 200 (50).")]
+DEFAULT_LIMIT = 50
 Cursor = Annotated[
     str | None,
     Query(max_length=MAX_CURSOR_LENGTH, description="The `next_cursor` of the page before."),
@@ -63,3 +65,25 @@ def page_of(items: list[T], *, limit: int, key: Callable[[T], str | int]) -> Pag
     shown = items[:limit]
     more = len(items) > limit
     return Page(items=shown, next_cursor=cursor_after(key(shown[-1])) if more else None)
+
+
+def stamped_key(moment: datetime, item_id: str) -> str:
+    """The key of an item in a list ordered by a time, then an id (for `cursor_after`)."""
+    return f"{moment.isoformat()} {item_id}"
+
+
+def stamp_of(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, id) a cursor of such a list names (None without one); `BadCursor` if it is
+    not one of ours."""
+    key = key_of(cursor, str)
+    if key is None:
+        return None
+    assert isinstance(key, str)
+    moment, _, item_id = key.partition(" ")
+    try:
+        stamp = datetime.fromisoformat(moment)
+    except ValueError:
+        raise BadCursor from None
+    if not item_id or stamp.tzinfo is None:
+        raise BadCursor
+    return stamp, item_id
