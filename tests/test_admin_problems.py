@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.web.routes.admin.paging import cursor_after
 from tests.admin_calls import assert_problem, user_path
 
 EDITH = "edith@example.com"
@@ -76,6 +77,22 @@ BAD: list[tuple[str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/admin/v1/events", {"params": {"cursor": "eyJhZnRlciI6ICJ4In0"}}, 400, None),
     ("GET", "/admin/v1/events", {"params": {"limit": 0}}, 422, "invalid-request"),
     ("GET", "/admin/v1/events", {"params": {"limit": 500}}, 422, "invalid-request"),
+    ("GET", "/admin/v1/events", {"params": {"after": 2**64}}, 422, "invalid-request"),
+    ("GET", "/admin/v1/events", {"params": {"cursor": cursor_after(2**64)}}, 400, "bad-cursor"),
+    ("GET", "/admin/v1/events", {"params": {"cursor": cursor_after(-1)}}, 400, "bad-cursor"),
+    ("GET", "/admin/v1/users", {"params": {"cursor": cursor_after("\x00")}}, 400, "bad-cursor"),
+    ("GET", "/admin/v1/users", {"params": {"email_prefix": "a\x00"}}, 422, None),
+    ("GET", "/admin/v1/users", {"params": {"provider": "a\x00"}}, 422, None),
+    ("GET", "/admin/v1/users/a%00b@example.com", {}, 422, None),
+    (
+        "GET",
+        "/admin/v1/invitations",
+        {"params": {"cursor": cursor_after("2026-01-01T00:00:00+00:00 \x00")}},
+        400,
+        "bad-cursor",
+    ),
+    ("DELETE", "/admin/v1/sessions/a%00b", {}, 422, None),
+    ("DELETE", "/admin/v1/invitations/a%00b", {}, 422, None),
     ("GET", "/admin/v1/nothing-here", {}, 404, None),
     ("PUT", "/admin/v1/users", {"json": {}}, 405, None),
 ]

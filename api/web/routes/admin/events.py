@@ -10,7 +10,15 @@ from api.auth.events import EVENT_TYPES
 from api.store.events import EventPublic, event_public, events_after
 from api.web.deps import ADMIN_SECURITY, ServicesDep
 from api.web.problems import problem_responses
-from api.web.routes.admin.paging import DEFAULT_LIMIT, Cursor, Limit, Page, key_of, page_of
+from api.web.routes.admin.paging import (
+    DEFAULT_LIMIT,
+    MAX_INT_KEY,
+    Cursor,
+    Limit,
+    Page,
+    key_of,
+    page_of,
+)
 from api.web.schemas import MAX_EMAIL_INPUT_LENGTH
 
 router = APIRouter()
@@ -42,7 +50,8 @@ async def events(
         str | None, Query(max_length=MAX_EMAIL_INPUT_LENGTH, description="Events of this user.")
     ] = None,
     after: Annotated[
-        int, Query(ge=0, description="Only events with a greater id (an event id).")
+        int,
+        Query(ge=0, le=MAX_INT_KEY, description="Only events with a greater id (an event id)."),
     ] = 0,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

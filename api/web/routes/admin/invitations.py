@@ -92,7 +92,7 @@ async def list_invitations(
 async def revoke_invitation(
     services: ServicesDep,
     actor: AdminActor,
-    invitation_id: str = Path(max_length=32, description="An invitation's id, as listed."),
+    invitation_id: str = Path(pattern=r"^[0-9a-z]{1,32}$", description="An invitation's id."),
 ) -> Response:
     """Revoke a live invitation; 409 if it was spent, revoked or has expired."""
     if await revoke(services.db_sessions, invitation_id, at=services.clock(), actor=actor) is None:

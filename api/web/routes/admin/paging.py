@@ -16,6 +16,7 @@ from api.web.problems import ProblemError
 
 T = TypeVar("T")
 MAX_CURSOR_LENGTH = 1024
+MAX_INT_KEY = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1 to 200 (50).")]
 DEFAULT_LIMIT = 50
@@ -54,7 +55,10 @@ def key_of(cursor: str | None, kind: type[str] | type[int]) -> str | int | None:
         key = json.loads(raw)["after"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise BadCursor from None
-    if type(key) is not kind:
+    # A NUL is no key of ours, nor a number beyond 64 bits: the database would refuse them.
+    if type(key) is not kind or (isinstance(key, str) and "\x00" in key):
+        raise BadCursor
+    if isinstance(key, int) and not 0 <= key <= MAX_INT_KEY:
         raise BadCursor
     return key
 

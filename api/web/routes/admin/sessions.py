@@ -69,7 +69,7 @@ async def user_sessions(
 async def end_session(
     services: ServicesDep,
     actor: AdminActor,
-    session_id: str = Path(max_length=64, description="A session's id, as listed."),
+    session_id: str = Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A session's id."),
 ) -> Response:
     """End one session, wherever its token is (every worker and host refuses it at once)."""
     ended = await services.sessions.revoke_session(

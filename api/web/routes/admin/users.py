@@ -24,6 +24,9 @@ from api.web.routes.admin.schemas import (
 from api.web.schemas import MAX_EMAIL_INPUT_LENGTH, IdentityPublic
 
 router = APIRouter()
+# Filters that could never match are refused: no control character (PostgreSQL takes no NUL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+PROVIDER_NAME = r"^[A-Za-z0-9._:-]{1,32}$"
 
 
 def _public(user: ListedUser) -> AdminUser:
@@ -54,13 +57,18 @@ async def list_users(
     services: ServicesDep,
     email_prefix: Annotated[
         str | None,
-        Query(max_length=MAX_EMAIL_INPUT_LENGTH, description="Emails that start so."),
+        Query(
+            max_length=MAX_EMAIL_INPUT_LENGTH,
+            pattern=PRINTABLE,
+            description="Emails that start so.",
+        ),
     ] = None,
     group: Annotated[
         str | None, Query(pattern=f"^{GROUP_NAME.pattern}$", description="Users in this group.")
     ] = None,
     provider: Annotated[
-        str | None, Query(max_length=32, description="Users with an identity of this provider.")
+        str | None,
+        Query(pattern=PROVIDER_NAME, description="Users with an identity of this provider."),
     ] = None,
     disabled: Annotated[bool | None, Query(description="Disabled users, or the others.")] = None,
     limit: Limit = DEFAULT_LIMIT,
