@@ -69,6 +69,7 @@ async def test_revoking_a_live_invitation_then_not_live_409_and_unknown_404(
     assert revoked.status_code == 204
     (event,) = await events_of(admin, type="invitation.revoked")
     assert (event["email"], event["data"]) == (EDITH, {"invitation_id": made["id"]})
+    assert event["actor"]["kind"] == "admin_key"
     assert_problem(
         await admin.delete(f"/admin/v1/invitations/{made['id']}"), 409, "invitation-not-live"
     )

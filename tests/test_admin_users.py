@@ -12,6 +12,7 @@ from api.auth.provisioning import create_user
 from api.services import services_of
 from api.store.groups import list_groups, replace_provider_groups
 from api.store.tables import IdentityRow, UserGroup
+from api.store.users import get_user
 from api.testing import FakeClock, FakeProvider
 from tests.admin_calls import assert_problem, events_of, sign_in, user_path, with_token
 from tests.databases import count_rows
@@ -251,4 +252,23 @@ async def test_deleting_ends_sessions_and_takes_identities_and_groups(
     assert types[-2:] == ["session.ended", "user.deleted"]
     (ended,) = await events_of(admin, type="session.ended", email=EDITH)
     assert ended["data"]["reason"] == "user_deleted"
+    (event,) = await events_of(admin, type="user.deleted")
+    assert event["actor"] == ended["actor"] == {"kind": "admin_key", "id": await key_id(admin)}
     assert_problem(await admin.delete(user_path(EDITH)), 404, "no-such-user")
+
+
+async def test_a_user_is_not_created_when_its_event_cannot_be_written(
+    app: FastAPI, clock: FakeClock, db_session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(**_: object) -> None:
+        raise RuntimeError("the event write failed")
+
+    monkeypatch.setattr("api.auth.provisioning.append_events", failing)
+
+    with pytest.raises(RuntimeError):
+        await create_user(
+            services_of(app).db_sessions, EDITH, groups=["staff"], at=clock(), actor=CLI
+        )
+
+    assert await get_user(db=db_session, email=EDITH) is None
+    assert await count_rows(db_session, UserGroup) == 0
