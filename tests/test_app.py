@@ -172,14 +172,23 @@ def test_every_operation_has_a_written_summary_and_a_lock_only_if_it_needs_a_ses
         route.path for route in documented if route.include_in_schema and not route.summary
     ]
     locked = {
-        f"{method.upper()} {path}"
+        f"{method.upper()} {path}": operation.get("security")
         for path, operations in openapi["paths"].items()  # type: ignore[attr-defined]
         for method, operation in operations.items()
         if operation.get("security")
     }
+    admin = {
+        f"{method.upper()} {path}"
+        for path, operations in openapi["paths"].items()  # type: ignore[attr-defined]
+        for method in operations
+        if path.startswith("/admin/")
+    }
 
     assert unsummarised == []
-    assert locked == {
+    # The admin API's routes take an admin key, and only those.
+    assert admin
+    assert all(locked.get(route) == [{"AdminKey": []}] for route in admin)
+    assert set(locked) - admin == {
         "GET /auth/me",
         "GET /auth/check",
         "POST /auth/logout-everywhere",

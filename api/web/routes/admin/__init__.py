@@ -4,5 +4,9 @@ session."""
 from fastapi import APIRouter, Depends
 
 from api.web.deps import require_admin_key
+from api.web.routes.admin import events, invitations, sessions, users
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_admin_key)])
+# Sessions before users: /users/{email}/sessions is the sessions router's, not a user's email.
+for resource in (sessions, users, invitations, events):
+    router.include_router(resource.router)
