@@ -2,9 +2,9 @@
 command reads only the settings it uses: those that touch only the database read
 SIGNET_DATABASE_URL (and its pool settings) alone.
 
-Exit codes: 0 done; 1 no such user or invitation; 2 wrong usage; 3 the settings or the database
-are unusable; 4 a provider is unusable (`providers check`); 5 refused by what the database holds
-(`invitations create`: a live invitation, or a user, for the email).
+Exit codes: 0 done; 1 no such user, invitation or admin key; 2 wrong usage; 3 the settings or
+the database are unusable; 4 a provider is unusable (`providers check`); 5 refused by what the
+database holds (`invitations create`: a live invitation, or a user, for the email).
 """
 
 import argparse
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from api.auth.providers.check import check_providers, untrusted_joins
-from api.commands import access, database, server
+from api.commands import access, admin, database, server
 from api.commands.exits import (
     EXIT_NO_SUCH_USER,
     EXIT_OK,
@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("email")
     delete.set_defaults(command=database.users_delete, reads=get_database_settings)
     access.add_commands(commands)
+    admin.add_commands(commands)
     return parser
 
 

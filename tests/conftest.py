@@ -11,7 +11,9 @@ import respx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.auth.events import CLI
 from api.config import Settings
+from api.services import services_of
 from api.store.db import create_db_sessions
 from api.testing import FakeClock, FakeProvider
 from api.web.deps import get_provider
@@ -134,3 +136,17 @@ def real_verifier(app: FastAPI) -> Iterator[respx.MockRouter]:
     del app.dependency_overrides[get_provider]
     with respx.mock(assert_all_called=True) as router:
         yield router
+
+
+@pytest.fixture
+async def admin_key(app: FastAPI) -> str:
+    """A live admin key of the app's database (made as `signet admin-keys create` makes one)."""
+    return (await services_of(app).admin_keys.create("tests", actor=CLI)).key
+
+
+@pytest.fixture
+async def admin(app: FastAPI, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the admin API: every request carries the admin key."""
+    async with client_of(app) as client:
+        client.headers["authorization"] = f"Bearer {admin_key}"
+        yield client

@@ -506,3 +506,24 @@ async def test_each_sign_in_replaces_the_users_groups_from_the_providers_claim(
         assert await sign_in_with({"groups": "ops"}) == ["mine", "ops"]
         # No claim: the provider puts the user in no group; the hand-given one stays.
         assert await sign_in_with({}) == ["mine"]
+
+
+async def test_a_disabled_user_returns_with_account_disabled_and_no_session(
+    client: httpx.AsyncClient, stub: tuple[StubProvider, respx.MockRouter], engine: AsyncEngine
+) -> None:
+    provider, _ = stub
+    query = await start(client, provider)
+    await client.get(CALLBACK, params={"code": "c-1", "state": query["state"]})
+    async with AsyncSession(engine) as db:
+        user = await db.get(User, "edith@example.com")
+        assert user is not None
+        user.disabled = True
+        await db.commit()
+    client.cookies.clear()
+    query = await start(client, provider)
+
+    back = await client.get(CALLBACK, params={"code": "c-2", "state": query["state"]})
+
+    assert back_with_error(back) == "account_disabled"
+    assert "set-cookie" not in {name.lower() for name in back.headers if "session" in name}
+    assert (await client.get("/auth/me")).status_code == 401

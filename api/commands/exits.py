@@ -5,3 +5,5 @@ EXIT_OK, EXIT_NO_SUCH_USER, EXIT_USAGE, EXIT_UNUSABLE, EXIT_PROVIDER_UNUSABLE = 
 EXIT_NO_SUCH_INVITATION = EXIT_NO_SUCH_USER
 # Refused by what the database holds: a live invitation for the email, or the email a user's.
 EXIT_REFUSED = 5
+# No live admin key of that id: as for a user.
+EXIT_NO_SUCH_KEY = EXIT_NO_SUCH_USER

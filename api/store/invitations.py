@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -93,6 +93,25 @@ async def list_invitations(*, db: AsyncSession, email: str | None = None) -> lis
     statement = select(Invitation).order_by(col(Invitation.created_at), col(Invitation.id))
     if email is not None:
         statement = statement.where(col(Invitation.email) == email)
+    return list((await db.scalars(statement)).all())
+
+
+async def invitations_page(
+    *, db: AsyncSession, after: tuple[datetime, str] | None, limit: int
+) -> list[Invitation]:
+    """Up to `limit` invitations, oldest first (by creation, then id), those after `after`
+    (the (created_at, id) of the last one of the page before)."""
+    statement = (
+        select(Invitation).order_by(col(Invitation.created_at), col(Invitation.id)).limit(limit)
+    )
+    if after is not None:
+        created, invitation_id = after
+        statement = statement.where(
+            or_(
+                col(Invitation.created_at) > created,
+                and_(col(Invitation.created_at) == created, col(Invitation.id) > invitation_id),
+            )
+        )
     return list((await db.scalars(statement)).all())
 
 

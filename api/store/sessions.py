@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -150,6 +150,33 @@ async def sessions_of(*, db: AsyncSession, email: str, now: datetime) -> list[Se
         .where(col(SessionRow.email) == email, col(SessionRow.expires_at) > now)
         .order_by(col(SessionRow.created_at).desc(), col(SessionRow.id))
     )
+    return list((await db.scalars(statement)).all())
+
+
+async def sessions_page(
+    *,
+    db: AsyncSession,
+    email: str,
+    now: datetime,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[SessionRow]:
+    """Up to `limit` of the user's live sessions, newest first (by start, then id), those
+    after `before` (the (created_at, id) of the last one of the page before) in that order."""
+    statement = (
+        select(SessionRow)
+        .where(col(SessionRow.email) == email, col(SessionRow.expires_at) > now)
+        .order_by(col(SessionRow.created_at).desc(), col(SessionRow.id).desc())
+        .limit(limit)
+    )
+    if before is not None:
+        started, session_id = before
+        statement = statement.where(
+            or_(
+                col(SessionRow.created_at) < started,
+                and_(col(SessionRow.created_at) == started, col(SessionRow.id) < session_id),
+            )
+        )
     return list((await db.scalars(statement)).all())
 
 

@@ -9,9 +9,11 @@ FastAPI runs plain `def` ones in a thread pool.
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from api.auth.email_codes import EmailCodes
+from api.auth.emails import InvalidEmail, normalise_email
 from api.auth.events import Actor
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import Provider
@@ -24,7 +26,7 @@ from api.web.front import Answer, Asked
 from api.web.middleware.csrf import require_json_body, require_own_form
 from api.web.problems import NotAuthenticated, ProblemError, problem_response
 from api.web.problems.table import DOMAIN_PROBLEMS
-from api.web.schemas import LoginRequest
+from api.web.schemas import MAX_EMAIL_INPUT_LENGTH, LoginRequest
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
@@ -177,6 +179,27 @@ async def require_admin_key(
 AdminActor = Annotated[Actor, Depends(require_admin_key)]
 # OpenAPI: the admin API's one scheme (see openapi.py).
 ADMIN_SECURITY: dict[str, Any] = {"security": [{"AdminKey": []}]}
+
+
+async def get_user_email(
+    email: Annotated[
+        str,
+        Path(
+            max_length=MAX_EMAIL_INPUT_LENGTH,
+            description="The user's email, percent-encoded (a `/` in it as `%2F`).",
+        ),
+    ],
+) -> str:
+    """The email an admin path names (routes take it as `{email:path}`: the server decodes %2F
+    before routing), canonical; a 422 problem if it is not an email address."""
+    try:
+        return normalise_email(email)
+    except InvalidEmail:
+        issue = {"loc": ("path", "email"), "msg": "is not a valid email address"}
+        raise RequestValidationError([{**issue, "type": "value_error"}]) from None
+
+
+UserEmail = Annotated[str, Depends(get_user_email)]
 
 # The front door's answers to a request without a live session, and with one the policy no
 # longer lets in.

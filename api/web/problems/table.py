@@ -8,6 +8,7 @@ from api.auth.accounts import AccountDisabled, AccountExists, LastIdentity, NoSu
 from api.auth.admin_keys import BadAdminKey
 from api.auth.email_codes import CodeRejected
 from api.auth.flows import FlowRefused, InvalidReturnTo
+from api.auth.invitation_changes import InvitationNotLive
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
@@ -20,9 +21,11 @@ from api.auth.providers.registry import (
     TakesNoAssertions,
     UnknownProvider,
 )
+from api.auth.provisioning import UserExists
 from api.auth.rate_limit import TooManyRequests
 from api.auth.sessions import NoSuchSession
 from api.mail.mailer import MailUnavailable
+from api.store.invitations import AlreadyAUser, LiveInvitationExists
 from api.web.problems.types import PROBLEM_TYPE_BASE, Problem
 
 
@@ -126,6 +129,42 @@ DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str, 
             "missing, unknown or revoked.",
         ),
         lambda _error: {"WWW-Authenticate": 'Bearer realm="signet admin"'},
+    ),
+    UserExists: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "user-exists",
+            title="User exists",
+            status=409,
+            detail="There is a user with this email already.",
+        ),
+        lambda _error: {},
+    ),
+    LiveInvitationExists: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "invitation-exists",
+            title="Invitation exists",
+            status=409,
+            detail="This email has a live invitation already: revoke it first to invite again.",
+        ),
+        lambda _error: {},
+    ),
+    AlreadyAUser: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "already-a-user",
+            title="Already a user",
+            status=409,
+            detail="This email is a user's already: they need no invitation.",
+        ),
+        lambda _error: {},
+    ),
+    InvitationNotLive: (
+        Problem(
+            type=PROBLEM_TYPE_BASE + "invitation-not-live",
+            title="Invitation not live",
+            status=409,
+            detail="This invitation was spent, revoked or has expired already.",
+        ),
+        lambda _error: {},
     ),
     NotAllowed: (
         Problem(

@@ -77,3 +77,15 @@ class UnsupportedMediaType(ProblemError):
             title="Unsupported media type",
             detail="Send the request body as application/json.",
         )
+
+
+class NotFound(ProblemError):
+    """What an admin API path names is not there: no such user, session or invitation."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            404,
+            slug=f"no-such-{what}",
+            title=f"No such {what}",
+            detail=f"There is no {what} of that {'email' if what == 'user' else 'id'}.",
+        )

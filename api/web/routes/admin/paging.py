@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
@@ -15,8 +16,10 @@ from api.web.problems import ProblemError
 
 T = TypeVar("T")
 MAX_CURSOR_LENGTH = 1024
+MAX_INT_KEY = 2**63 - 1
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1 to 200.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1 to 200 (50).")]
+DEFAULT_LIMIT = 50
 Cursor = Annotated[
     str | None,
     Query(max_length=MAX_CURSOR_LENGTH, description="The `next_cursor` of the page before."),
@@ -52,7 +55,10 @@ def key_of(cursor: str | None, kind: type[str] | type[int]) -> str | int | None:
         key = json.loads(raw)["after"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise BadCursor from None
-    if type(key) is not kind:
+    # A NUL is no key of ours, nor a number beyond 64 bits: the database would refuse them.
+    if type(key) is not kind or (isinstance(key, str) and "\x00" in key):
+        raise BadCursor
+    if isinstance(key, int) and not 0 <= key <= MAX_INT_KEY:
         raise BadCursor
     return key
 
@@ -63,3 +69,25 @@ def page_of(items: list[T], *, limit: int, key: Callable[[T], str | int]) -> Pag
     shown = items[:limit]
     more = len(items) > limit
     return Page(items=shown, next_cursor=cursor_after(key(shown[-1])) if more else None)
+
+
+def stamped_key(moment: datetime, item_id: str) -> str:
+    """The key of an item in a list ordered by a time, then an id (for `cursor_after`)."""
+    return f"{moment.isoformat()} {item_id}"
+
+
+def stamp_of(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, id) a cursor of such a list names (None without one); `BadCursor` if it is
+    not one of ours."""
+    key = key_of(cursor, str)
+    if key is None:
+        return None
+    assert isinstance(key, str)
+    moment, _, item_id = key.partition(" ")
+    try:
+        stamp = datetime.fromisoformat(moment)
+    except ValueError:
+        raise BadCursor from None
+    if not item_id or stamp.tzinfo is None:
+        raise BadCursor
+    return stamp, item_id
