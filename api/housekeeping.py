@@ -85,7 +85,7 @@ async def purge_old_events(services: Services) -> int:
             return 0
         webhooks = [config.name for config in settings.webhook_configs]
         keep_after = await lowest_cursor(db=db, webhooks=webhooks)
-        purged = await purge_events(db=db, before=before, keep_after=keep_after)
+        purged = await purge_events(db=db, before=before, keep_after=keep_after, webhooks=webhooks)
         await db.commit()
     return purged
 

@@ -132,17 +132,27 @@ async def test_a_disabled_webhook_says_so(engine: AsyncEngine, database_url: str
 async def test_retention_purges_old_events_but_none_a_webhook_still_owes(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    settings = suite_settings(database_url, event_retention=60)
+    variables = {"SIGNET_WEBHOOK_CRM_URL": "https://hooks.example/in"}
+    variables["SIGNET_WEBHOOK_CRM_SECRET"] = SECRET
+    settings = suite_settings(
+        database_url, webhooks="crm", webhook_variables=variables, event_retention=60
+    )
     old = datetime.now(UTC) - timedelta(days=1)
     async with open_services(settings) as services, services.db_sessions() as db:
         row = {"type": "user.created", "at": old, "actor_kind": "cli", "data": "{}"}
-        await db.execute(insert(EventRow), [row, row, row])
+        await db.execute(insert(EventRow), [row, row, row, row])
         await db.execute(insert(EventRow), [{**row, "at": datetime.now(UTC)}])
         ids = await _event_ids(db)
-        delivered, pending, _, recent = ids
-        for event_id, status in ((delivered, DELIVERED), (pending, PENDING)):
+        delivered, pending, _, removed, recent = ids
+        db.add(WebhookState(name="crm", last_event_id=recent, settings_digest="-"))
+        for webhook, event_id, status in (
+            ("crm", delivered, DELIVERED),
+            ("crm", pending, PENDING),
+            # Owed to a webhook taken out of the settings: it holds nothing back.
+            ("gone", removed, PENDING),
+        ):
             delivery = WebhookDelivery(
-                webhook="crm", event_id=event_id, status=status, next_attempt_at=old
+                webhook=webhook, event_id=event_id, status=status, next_attempt_at=old
             )
             db.add(delivery)
         await db.commit()
@@ -150,9 +160,9 @@ async def test_retention_purges_old_events_but_none_a_webhook_still_owes(
         kept = await _event_ids(db)
         owed = (await db.scalars(select(col(WebhookDelivery.event_id)))).all()
 
-    assert purged == 2
+    assert purged == 3
     assert kept == [pending, recent]
-    assert owed == [pending]  # the delivered one's row went with its event
+    assert owed == [pending]  # the others' rows went with their events
 
 
 async def test_retention_keeps_events_not_yet_handed_to_every_webhook(

@@ -110,12 +110,17 @@ async def newest_event_id(*, db: AsyncSession) -> int:
     return int(await db.scalar(select(func.coalesce(func.max(col(EventRow.id)), 0))) or 0)
 
 
-async def purge_events(*, db: AsyncSession, before: datetime, keep_after: int | None) -> int:
-    """Delete events older than `before`, but never one a webhook still owes: pending in a
-    delivery, or above `keep_after` (the lowest webhook cursor: not yet handed to every
-    webhook's deliveries). Returns how many went."""
+async def purge_events(
+    *, db: AsyncSession, before: datetime, keep_after: int | None, webhooks: Sequence[str]
+) -> int:
+    """Delete events older than `before`, but never one a configured webhook (of `webhooks`)
+    still owes: pending in its deliveries, or above `keep_after` (the lowest of their cursors:
+    not yet handed to every one's deliveries). A webhook no longer configured holds nothing
+    back. Returns how many went."""
     pending = exists().where(
-        col(WebhookDelivery.event_id) == col(EventRow.id), col(WebhookDelivery.status) == "pending"
+        col(WebhookDelivery.event_id) == col(EventRow.id),
+        col(WebhookDelivery.status) == "pending",
+        col(WebhookDelivery.webhook).in_(webhooks),
     )
     statement = delete(EventRow).where(col(EventRow.at) < before, ~pending)
     if keep_after is not None:
