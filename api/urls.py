@@ -20,9 +20,10 @@ def origin(value: str) -> str:
 
 
 def origin_of(url: str) -> str:
-    """The origin of an http(s) URL."""
+    """The origin of an http(s) URL: scheme, host and port (never a user or password in it)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}".lower()
 
 
 def is_http_url(value: str) -> bool:

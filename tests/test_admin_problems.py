@@ -16,6 +16,8 @@ NOBODY = "nobody@example.com"
 EVENT_CURSOR = "eyJhZnRlciI6IDF9"
 # A time without its zone, the other lists' key shape otherwise.
 ZONELESS_CURSOR = "eyJhZnRlciI6ICIyMDI2LTAxLTAxVDAwOjAwOjAwIHgifQ"
+# A time with its zone that is before the calendar's start in UTC.
+BEFORE_TIME_CURSOR = cursor_after("0001-01-01T00:00:00+01:00 x")
 
 BAD: list[tuple[str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/admin/v1/users", {"params": {"limit": 0}}, 422, "invalid-request"),
@@ -66,6 +68,7 @@ BAD: list[tuple[str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/admin/v1/invitations", {"params": {"cursor": "nope"}}, 400, "bad-cursor"),
     ("GET", "/admin/v1/invitations", {"params": {"cursor": EVENT_CURSOR}}, 400, "bad-cursor"),
     ("GET", "/admin/v1/invitations", {"params": {"cursor": ZONELESS_CURSOR}}, 400, "bad-cursor"),
+    ("GET", "/admin/v1/invitations", {"params": {"cursor": BEFORE_TIME_CURSOR}}, 400, "bad-cursor"),
     ("GET", "/admin/v1/invitations", {"params": {"limit": 0}}, 422, None),
     ("DELETE", "/admin/v1/invitations/nope", {}, 404, "no-such-invitation"),
     ("GET", "/admin/v1/events", {"params": {"type": "user.nope"}}, 422, "invalid-request"),

@@ -1,10 +1,12 @@
 """A disabled user: every session gone at once, every sign-in refused (403 account-disabled),
 until an operator enables them again; their old sessions stay ended."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -81,3 +83,26 @@ async def test_a_session_of_a_disabled_user_is_gone_even_if_its_row_was_left(
     assert (
         await client.get("/auth/me", headers={"cookie": f"{COOKIE}={token}"})
     ).status_code == 401
+
+
+async def test_enabling_does_not_revive_a_session_a_racing_sign_in_left(
+    app: FastAPI,
+    clock: FakeClock,
+    verifier: FakeProvider,
+    client: httpx.AsyncClient,
+    db_session: AsyncSession,
+) -> None:
+    """As if a sign-in had read the user just before the disable committed and written its
+    session just after: enabling the user must not bring that session to life."""
+    verifier.accept("edith", email=EDITH)
+    await sign_in(client)
+    sessions = services_of(app).sessions
+    await sessions.set_disabled(EDITH, disabled=True, at=clock(), actor=CLI)
+    left_behind = {"id": "left-behind", "email": EDITH, "created_at": clock()}
+    left_behind["expires_at"] = clock() + timedelta(days=1)
+    await db_session.execute(insert(SessionRow), [left_behind])
+    await db_session.commit()
+
+    assert await sessions.set_disabled(EDITH, disabled=False, at=clock(), actor=CLI)
+
+    assert await count_rows(db_session, SessionRow) == 0

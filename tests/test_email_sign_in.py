@@ -692,3 +692,24 @@ async def test_start_limits_are_shared_by_every_worker(
         ]
 
     assert answers == [202, 202, 202, 429]
+
+
+async def test_the_link_of_a_disabled_user_goes_back_saying_so(
+    client: httpx.AsyncClient, outbox: Outbox, db_session: AsyncSession
+) -> None:
+    await start(client, return_to="/welcome")
+    await client.post("/auth/email/link", data={"token": token_of(link_of(outbox.messages[0]))})
+    user = await db_session.get(User, EDITH)
+    assert user is not None
+    user.disabled = True
+    await db_session.commit()
+    client.cookies.clear()
+    await start(client, return_to="/welcome")
+
+    refused = await client.post(
+        "/auth/email/link", data={"token": token_of(link_of(outbox.messages[1]))}
+    )
+
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/welcome?signet_error=account_disabled"
+    assert "set-cookie" not in refused.headers

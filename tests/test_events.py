@@ -217,3 +217,15 @@ async def test_operators_changes_are_recorded_with_the_cli_as_actor(
         "groups": ["ops", "staff"],
         "source": "manual",
     }
+
+
+async def test_the_longest_request_id_a_request_may_bring_is_recorded_whole(
+    client: httpx.AsyncClient, verifier: FakeProvider, db_session: AsyncSession
+) -> None:
+    verifier.accept("edith", email=EDITH)
+    longest = "r" * 128  # what the access log accepts from X-Request-ID
+
+    assert (await sign_in(client, "edith", request_id=longest)).status_code == 200
+    assert (await sign_in(client, "wrong", request_id=longest)).status_code == 401
+
+    assert {event["request_id"] for event in await events(db_session)} == {longest}

@@ -3,8 +3,11 @@ with the `standardwebhooks` package: what arrives, what is retried and how, what
 
 import time
 
+import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import api.webhooks.delivery
 from api.auth.events import CLI
 from api.services import services_of
 from api.store.events import event_public
@@ -211,3 +214,27 @@ async def _tried_at_least_twice(app: object, event_id: int) -> bool:
 async def _all(app: object, status: str) -> bool:
     rows = (await deliveries(app)).values()  # type: ignore[arg-type]
     return bool(rows) and all(row.status == status for row in rows)
+
+
+async def test_a_fault_of_signets_while_sending_is_a_failed_try_with_its_backoff(
+    engine: AsyncEngine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api.webhooks.delivery, "attempt", broken)
+    with receiving() as receiver:
+        settings = webhook_settings(database_url, receiver.url, variables={"EVENTS": "user."})
+        async with signet(settings) as app:
+            await sign_in(app, "edith@example.com")
+            await eventually(lambda: _tried(app))
+            (delivery,) = (await deliveries(app)).values()
+
+    assert receiver.received == []
+    assert delivery.status in (PENDING, FAILED)
+    assert delivery.attempts >= 1
+    assert delivery.last_error == "Signet could not send it (RuntimeError)"
+
+
+async def _tried(app: FastAPI) -> bool:
+    return any(row.attempts for row in (await deliveries(app)).values())

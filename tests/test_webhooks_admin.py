@@ -202,6 +202,8 @@ def test_webhook_settings_are_checked_naming_the_variable(database_url: str) -> 
         )
 
     assert settings().webhook_configs[0].origin == "https://hooks.example"
+    with_password = settings(URL="https://svc:s3cret@Hooks.example:8443/in/7f3a")
+    assert with_password.webhook_configs[0].origin == "https://hooks.example:8443"
     assert settings(URL="http://127.0.0.1:9/in").webhook_configs[0].url == "http://127.0.0.1:9/in"
     cases = {
         "SIGNET_WEBHOOK_CRM_URL must use https": {"URL": "http://hooks.example/in"},
@@ -272,6 +274,7 @@ def test_backoff_doubles_with_jitter_between_the_least_and_most_and_honours_retr
     assert retry_after_seconds("30", now=now) == 30
     assert retry_after_seconds("Sat, 05 Dec 2026 00:01:00 GMT", now=now) == 60
     assert retry_after_seconds("soon", now=now) is None
+    assert retry_after_seconds("²", now=now) is None  # a digit to isdigit(), not to float()
 
 
 async def _only(app: FastAPI, status: str) -> bool:

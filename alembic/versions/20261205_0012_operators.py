@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=True),
         sa.Column("actor_kind", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.String(length=254), nullable=True),
-        sa.Column("request_id", sa.String(length=64), nullable=True),
+        sa.Column("request_id", sa.String(length=128), nullable=True),
         sa.Column("data", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("webhook", "event_id"),
     )
     op.create_index("ix_webhook_deliveries_status", "webhook_deliveries", ["status"])
+    op.create_index("ix_webhook_deliveries_event_id", "webhook_deliveries", ["event_id"])
     op.create_table(
         "webhook_state",
         sa.Column("name", sa.String(length=32), nullable=False),
@@ -78,6 +79,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("webhook_state")
+    op.drop_index("ix_webhook_deliveries_event_id", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_status", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")
     op.drop_index("ix_events_email", table_name="events")

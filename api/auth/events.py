@@ -42,6 +42,9 @@ EVENT_TYPES: Final = (
     ADMIN_KEY_REVOKED,
 )
 
+# What an event filter may name: a type, or the prefix of some ("user.").
+TYPE_FILTERS: Final = frozenset(EVENT_TYPES) | {name.split(".")[0] + "." for name in EVENT_TYPES}
+
 # Why a session ended (the `reason` of session.ended).
 LOGOUT: Final = "logout"
 LOGOUT_EVERYWHERE: Final = "logout_everywhere"
@@ -72,7 +75,6 @@ class Actor:
 
 
 CLI: Final = Actor("cli")
-SYSTEM: Final = Actor("system")
 
 
 def current_request_id() -> str | None:

@@ -205,11 +205,12 @@ class Sessions:
         async def change(db: AsyncSession) -> Change:
             if not await mark_disabled(db=db, email=email, disabled=disabled):
                 return [], []
-            if not disabled:
-                return [], [NewEvent(USER_ENABLED, at=at, actor=actor, email=email)]
+            # Enabling ends sessions too: a sign-in that read the user before the disable
+            # committed may have written one after it, which the disabled flag only hid.
             ended = await delete_user_sessions(db=db, email=email)
             events = ended_sessions(ended, at=at, actor=actor, reason=BY_USER_DISABLED)
-            return ended, [*events, NewEvent(USER_DISABLED, at=at, actor=actor, email=email)]
+            kind = USER_DISABLED if disabled else USER_ENABLED
+            return ended, [*events, NewEvent(kind, at=at, actor=actor, email=email)]
 
         _, events = await self._announced(change, lambda: self._cache.forget_user(email))
         return bool(events)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from api.auth.admin_keys import AdminKeys
 from api.auth.emails import InvalidEmail, normalise_email
-from api.auth.events import CLI, EVENT_TYPES
+from api.auth.events import CLI, EVENT_TYPES, TYPE_FILTERS
 from api.clock import utcnow
 from api.commands.database import with_database
 from api.commands.exits import EXIT_NO_SUCH_KEY, EXIT_OK, EXIT_USAGE
@@ -21,7 +21,6 @@ from api.store.events import EventPublic, event_public, events_after
 
 MAX_NAME_LENGTH = 64
 # What --type takes: a type, or the prefix of some ("user.").
-TYPE_FILTERS = frozenset(EVENT_TYPES) | {name.split(".")[0] + "." for name in EVENT_TYPES}
 # Events read per query, and how often --follow asks for new ones.
 BATCH = 500
 FOLLOW_INTERVAL = 0.5

@@ -41,7 +41,8 @@ class EventRow(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=MAX_EMAIL_LENGTH, index=True)
     actor_kind: str = Field(max_length=16)
     actor_id: str | None = Field(default=None, max_length=MAX_EMAIL_LENGTH)
-    request_id: str | None = Field(default=None, max_length=64)
+    # As long as an incoming X-Request-ID may be (api/observability/logs.py).
+    request_id: str | None = Field(default=None, max_length=128)
     # The event's data, as JSON.
     data: str = Field(sa_column=Column(Text, nullable=False))
 
@@ -54,7 +55,13 @@ class WebhookDelivery(SQLModel, table=True):
 
     webhook: str = Field(primary_key=True, max_length=32)
     event_id: int = Field(
-        sa_column=Column(EVENT_ID, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+        sa_column=Column(
+            EVENT_ID,
+            ForeignKey("events.id", ondelete="CASCADE"),
+            primary_key=True,
+            # The purge deletes events, and with them their deliveries, by this column.
+            index=True,
+        )
     )
     status: str = Field(max_length=16, index=True)
     attempts: int = Field(default=0, nullable=False)

@@ -20,7 +20,6 @@ from api.store.users import dialect_insert
 DELIVERIES = SQLModel.metadata.tables[WebhookDelivery.__tablename__]
 STATES = SQLModel.metadata.tables[WebhookState.__tablename__]
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-STATUSES = (PENDING, DELIVERED, FAILED)
 MAX_ERROR_LENGTH = 500
 Claim = tuple[str, int]
 
@@ -262,11 +261,12 @@ async def list_deliveries(
 
 
 async def retry_delivery(*, db: AsyncSession, webhook: str, event_id: int, now: datetime) -> bool:
-    """Make a delivery due now, whatever its status; False if there is none."""
+    """Make a delivery due now, whatever its status (one in flight keeps its claim: it is not
+    sent twice at once); False if there is none."""
     result = await db.execute(
         update(WebhookDelivery)
         .where(col(WebhookDelivery.webhook) == webhook, col(WebhookDelivery.event_id) == event_id)
-        .values(status=PENDING, next_attempt_at=now, lease_until=None)
+        .values(status=PENDING, next_attempt_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

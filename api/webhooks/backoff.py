@@ -28,7 +28,7 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²", which isdigit() also takes
         return float(value)
     try:
         when = parsedate_to_datetime(value)

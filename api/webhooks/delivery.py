@@ -45,8 +45,9 @@ LEASE = 5.0  # seconds a claim holds unless renewed
 RENEW_EVERY = 1.0
 MAX_IN_FLIGHT = 32
 FAN_OUT_BATCH = 500
-# How long a stopping worker lets its POSTs finish before it gives their claims up.
-STOP_GRACE = 2.0
+# How long a stopping worker lets its POSTs finish before it gives their claims up: as long as
+# a POST may take (sender.py), so that a restart sends nothing twice.
+STOP_GRACE = 10.0
 
 
 class Deliveries:
@@ -163,9 +164,15 @@ class Deliveries:
                 result = Attempt(error="the event is no longer in the audit log")
             else:
                 body = event_public(event).model_dump_json().encode()
-                result = await attempt(
-                    self._client, config, event_id=event_id, body=body, at=self._clock()
-                )
+                try:
+                    result = await attempt(
+                        self._client, config, event_id=event_id, body=body, at=self._clock()
+                    )
+                except Exception as error:
+                    # A fault of Signet's, not the receiver's: a failed try all the same, so
+                    # the backoff and the max age hold, rather than a retry every lease.
+                    logger.exception("sending event %d to webhook %s failed", event_id, webhook)
+                    result = Attempt(error=f"Signet could not send it ({type(error).__name__})")
             await self._record(claim, event, result)
         except asyncio.CancelledError:
             raise
@@ -217,6 +224,8 @@ class Deliveries:
             retry_after=retry_after,
             rng=self._rng,
         )
+        # Capped first: a Retry-After of centuries does not fit in a datetime.
+        delay = min(delay, (deadline - now).total_seconds())
         return min(now + timedelta(seconds=delay), deadline)
 
     async def _stop(self) -> None:

@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from api.auth.accounts import AccountDisabled
 from api.auth.email_codes import PROVIDER, CodeRejected, Redeemed
 from api.auth.flows import checked_return_to, with_error
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import Identity
+from api.auth.sign_in_failures import failure_reason
 from api.auth.transports import BearerToken, Transport
 from api.services import Services
 from api.store.tables import UserPublic
@@ -208,11 +210,12 @@ async def sign_in_with(
             user_agent=user_agent,
             replacing=replacing,
         )
-    except NotAllowed:
+    except (NotAllowed, AccountDisabled) as refused:
         if not redirect:
             raise
         # As a redirect flow answers it: back where sign-in began, saying why.
-        return RedirectResponse(with_error(return_to[0], "not_allowed"), status_code=303)
+        reason = failure_reason(refused)
+        return RedirectResponse(with_error(return_to[0], reason), status_code=303)
     if not redirect:
         return transport.login_response(
             user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age

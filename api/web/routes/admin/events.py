@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
 from api.auth.emails import InvalidEmail, normalise_email
-from api.auth.events import EVENT_TYPES
+from api.auth.events import TYPE_FILTERS
 from api.store.events import EventPublic, event_public, events_after
 from api.web.deps import ADMIN_SECURITY, ServicesDep
 from api.web.problems import problem_responses
@@ -23,7 +23,6 @@ from api.web.schemas import MAX_EMAIL_INPUT_LENGTH
 
 router = APIRouter()
 # What ?type= takes: a type, or the prefix of some ("user.").
-TYPE_FILTERS = frozenset(EVENT_TYPES) | {name.split(".")[0] + "." for name in EVENT_TYPES}
 
 
 def _invalid(name: str, message: str) -> RequestValidationError:

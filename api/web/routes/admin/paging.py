@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
@@ -86,8 +86,9 @@ def stamp_of(cursor: str | None) -> tuple[datetime, str] | None:
     moment, _, item_id = key.partition(" ")
     try:
         stamp = datetime.fromisoformat(moment)
-    except ValueError:
+        if not item_id or stamp.tzinfo is None:
+            raise BadCursor
+        # In UTC, as stored: a time at the edge of the calendar does not fit there.
+        return stamp.astimezone(UTC), item_id
+    except (ValueError, OverflowError):
         raise BadCursor from None
-    if not item_id or stamp.tzinfo is None:
-        raise BadCursor
-    return stamp, item_id

@@ -15,7 +15,7 @@ from api.store.webhook_deliveries import (
 )
 from api.web.deps import ADMIN_SECURITY, ServicesDep
 from api.web.problems import ProblemError, problem_responses
-from api.web.routes.admin.paging import Cursor, Limit, Page, key_of, page_of
+from api.web.routes.admin.paging import DEFAULT_LIMIT, Cursor, Limit, Page, key_of, page_of
 from api.webhooks.config import WebhookConfig
 
 router = APIRouter()
@@ -53,7 +53,7 @@ class UnknownWebhook(ProblemError):
             404,
             slug="not-found",
             title="Not Found",
-            detail=f"There is no webhook named {name!r} (SIGNET_WEBHOOKS names them).",
+            detail="There is no webhook of that name (SIGNET_WEBHOOKS names them).",
         )
 
 
@@ -91,7 +91,7 @@ def delivery_public(row: WebhookDelivery) -> AdminDelivery:
     openapi_extra=ADMIN_SECURITY,
 )
 async def webhooks(
-    services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    services: ServicesDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[AdminWebhook]:
     """The configured webhooks by name: origin, events, backlog, whether a 410 disabled it."""
     after = key_of(cursor, str)
@@ -127,7 +127,7 @@ async def deliveries(
     name: WebhookName,
     services: ServicesDep,
     status: Status = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AdminDelivery]:
     """The webhook's deliveries in event order, of one status if asked."""
