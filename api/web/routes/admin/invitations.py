@@ -42,7 +42,7 @@ def _public(invitation: Invitation, services: ServicesDep) -> InvitationPublic:
     summary="Invite an email",
     status_code=201,
     dependencies=JSON_ONLY,
-    responses=problem_responses(401, 409, 415, 422, 429),
+    responses=problem_responses(400, 401, 409, 413, 415, 422, 429),
     openapi_extra=ADMIN_SECURITY,
 )
 async def create(

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from api.auth.group_changes import change_groups
 from api.auth.groups import GROUP_NAME
@@ -23,6 +24,16 @@ from api.web.routes.admin.schemas import (
 )
 from api.web.schemas import MAX_EMAIL_INPUT_LENGTH, IdentityPublic
 
+
+class UserEmailConvertor(StringConvertor):
+    """Any path rest (an email's `/` arrives decoded) but one ending in /sessions, which no
+    email's domain can: so that a user's sessions are never taken for a user, for any method
+    (and a 405's Allow names only the sessions' methods)."""
+
+    regex = ".+(?<!/sessions)"
+
+
+register_url_convertor("user_email", UserEmailConvertor())
 router = APIRouter()
 # Filters that could never match are refused: no control character (PostgreSQL takes no NUL).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -90,7 +101,7 @@ async def list_users(
     summary="Create a user",
     status_code=201,
     dependencies=JSON_ONLY,
-    responses=problem_responses(401, 409, 415, 422, 429),
+    responses=problem_responses(400, 401, 409, 413, 415, 422, 429),
     openapi_extra=ADMIN_SECURITY,
 )
 async def create(body: UserCreate, services: ServicesDep, actor: AdminActor) -> AdminUserDetail:
@@ -101,11 +112,10 @@ async def create(body: UserCreate, services: ServicesDep, actor: AdminActor) -> 
     return await _detail(services, body.email)
 
 
-# `{email:path}`: an address with a `/` in it arrives as %2F, which the server decodes before
-# routing. The sessions router (api/web/routes/admin/sessions.py) comes first, so that
-# …/{email}/sessions is its.
+# `{email:user_email}`: an address with a `/` in it arrives as %2F, which the server decodes
+# before routing; …/{email}/sessions is the sessions router's (api/web/routes/admin/sessions.py).
 @router.get(
-    "/users/{email:path}",
+    "/users/{email:user_email}",
     summary="Show a user",
     responses=problem_responses(401, 404, 422, 429),
     openapi_extra=ADMIN_SECURITY,
@@ -116,10 +126,10 @@ async def show(email: UserEmail, services: ServicesDep) -> AdminUserDetail:
 
 
 @router.patch(
-    "/users/{email:path}",
+    "/users/{email:user_email}",
     summary="Disable, enable or regroup a user",
     dependencies=JSON_ONLY,
-    responses=problem_responses(401, 404, 415, 422, 429),
+    responses=problem_responses(400, 401, 404, 413, 415, 422, 429),
     openapi_extra=ADMIN_SECURITY,
 )
 async def change(
@@ -143,7 +153,7 @@ async def change(
 
 
 @router.delete(
-    "/users/{email:path}",
+    "/users/{email:user_email}",
     summary="Delete a user",
     status_code=204,
     response_class=Response,
