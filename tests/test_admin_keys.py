@@ -2,6 +2,7 @@
 SIGNET_DATABASE_URL alone, the key shown once and refused once revoked; the admin API takes
 `Authorization: Bearer` with a live key only, and limits an address's failed keys."""
 
+import asyncio
 import os
 import queue
 import signal
@@ -53,10 +54,16 @@ async def test_a_key_made_by_the_command_works_until_the_command_revokes_it(
     async with serving(settings) as client:
         bearer = {"authorization": f"Bearer {key}"}
         assert (await client.get("/admin/v1/users", headers=bearer)).status_code == 200
-        used = signet("admin-keys", "list", environment=only_the_database).stdout
-        assert used.splitlines()[1].split("\t")[3] != "-"
+        # The commands run in a thread: waiting for them on the app's own loop would stop it
+        # midway through a transaction of its own, and the command would wait for its lock.
+        listing = await asyncio.to_thread(
+            signet, "admin-keys", "list", environment=only_the_database
+        )
+        assert listing.stdout.splitlines()[1].split("\t")[3] != "-"
 
-        revoked_now = signet("admin-keys", "revoke", key_id, environment=only_the_database)
+        revoked_now = await asyncio.to_thread(
+            signet, "admin-keys", "revoke", key_id, environment=only_the_database
+        )
 
         assert revoked_now.returncode == EXIT_OK, revoked_now.stderr
         assert_problem(
