@@ -76,7 +76,9 @@ async def fan_out(
         .limit(limit)
     )
     events = (await db.execute(statement)).all()
-    if not events or not await _move_cursor(db, name, cursor, events[-1][0] or 0):
+    if not events:
+        return 0
+    if not await _move_cursor(db, name, cursor, events[-1][0] or 0, enabled=True):
         return 0
     rows = [
         {"webhook": name, "event_id": event_id, "status": PENDING, "next_attempt_at": now}
@@ -89,15 +91,18 @@ async def fan_out(
     return len(rows)
 
 
-async def _move_cursor(db: AsyncSession, name: str, cursor: int, to: int) -> bool:
-    """Move the cursor from `cursor` to `to`; False if another worker moved it first."""
+async def _move_cursor(
+    db: AsyncSession, name: str, cursor: int, to: int, *, enabled: bool = False
+) -> bool:
+    """Move the cursor from `cursor` to `to`; False if another worker moved it first (or, with
+    `enabled`, a 410 disabled the webhook since its state was read: its deliveries were just
+    failed, and new ones must not follow them)."""
     if to <= cursor:
         return False
-    result = await db.execute(
-        update(WebhookState)
-        .where(col(WebhookState.name) == name, col(WebhookState.last_event_id) == cursor)
-        .values(last_event_id=to)
-    )
+    where = [col(WebhookState.name) == name, col(WebhookState.last_event_id) == cursor]
+    if enabled:
+        where.append(col(WebhookState.disabled_at).is_(None))
+    result = await db.execute(update(WebhookState).where(*where).values(last_event_id=to))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
