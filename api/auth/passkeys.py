@@ -40,7 +40,7 @@ from api.auth.passkey_challenges import (
     PasskeyRefused,
     email_digest,
 )
-from api.auth.providers.base import Identity
+from api.auth.providers.base import Identity, failures_logged
 from api.auth.rate_limit import SignInLimits
 from api.clock import Clock
 from api.config.passkeys import RelyingParty
@@ -200,6 +200,10 @@ class Passkeys:
     async def verify(self, credential: dict[str, Any]) -> Identity:
         """Who an authenticator's answer signs in as; `PasskeyRefused` (the challenge spent)
         unless every check passes."""
+        with failures_logged(proof="passkey", source="passkeys"):
+            return await self._verify(credential)
+
+    async def _verify(self, credential: dict[str, Any]) -> Identity:
         _, raw = await self._challenges.spend(credential, "authentication", now=self._clock())
         credential_id = credential.get("rawId") or credential.get("id")
         if not isinstance(credential_id, str):
