@@ -40,7 +40,8 @@ class Server:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        # By name: WebAuthn refuses an IP address as the passkeys' RP ID.
+        self.url = f"http://localhost:{listener.getsockname()[1]}"
         self.environment = {
             **os.environ,
             "SIGNET_ENV": "development",
