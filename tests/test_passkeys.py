@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.services import services_of
 from api.store.events import events_after
@@ -53,7 +54,7 @@ async def counts(db_session: AsyncSession) -> tuple[int, int, list[tuple[int, An
     """How many passkeys and sessions there are, and each passkey's counter and last use."""
     passkeys = await db_session.scalar(select(func.count()).select_from(PasskeyRow))
     sessions = await db_session.scalar(select(func.count()).select_from(SessionRow))
-    rows = await db_session.execute(select(PasskeyRow.sign_count, PasskeyRow.last_used))
+    rows = await db_session.execute(select(col(PasskeyRow.sign_count), col(PasskeyRow.last_used)))
     db_session.expire_all()
     return passkeys or 0, sessions or 0, sorted((count, used) for count, used in rows)
 
