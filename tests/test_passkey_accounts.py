@@ -14,6 +14,7 @@ from api.auth.events import CLI
 from api.services import services_of
 from api.store.events import events_after
 from api.store.passkey_tables import PasskeyRow
+from api.store.passkeys import use_passkey
 from api.store.tables import User
 from api.testing import FakeProvider
 from tests.admin_calls import assert_problem
@@ -253,3 +254,45 @@ async def test_sign_in_options_are_rate_limited_per_address(client: httpx.AsyncC
     ]
 
     assert answers == [200, 200, 200, 429]
+
+
+@pytest.mark.settings(metrics=True)
+async def test_a_counter_that_does_not_go_up_is_counted(
+    client: httpx.AsyncClient, verifier: FakeProvider, authenticator: Authenticator
+) -> None:
+    await sign_in(client, verifier, EDITH)
+    await add_passkey(client, authenticator)
+    assert (await sign_in_with(client, authenticator)).status_code == 200
+    options = await request_options(client)
+
+    cloned = await client.post(
+        "/auth/passkeys/authentication",
+        json={"credential": authenticator.get(options, sign_count=1)},
+    )
+
+    assert_problem(cloned, 401, "passkey-rejected")
+    text = (await client.get("/metrics")).text
+    assert "signet_passkey_counter_regressions_total 1.0" in text
+
+
+async def test_of_two_sign_ins_with_one_counter_value_only_the_first_is_recorded(
+    db_session: AsyncSession, authenticator: Authenticator
+) -> None:
+    # Two answers signed with the same counter pass their checks side by side; the sign-in
+    # writer records the first, and the second finds the counter moved.
+    db_session.add(User(email=EDITH, created_at=AT, last_login=AT))
+    await db_session.commit()
+    await store_passkey(db_session, authenticator, EDITH)
+    credential_id = b64url(authenticator.credentials[0].id)
+
+    first = await use_passkey(
+        db=db_session, credential_id=credential_id, email=EDITH, sign_count=5, now=AT
+    )
+    second = await use_passkey(
+        db=db_session, credential_id=credential_id, email=EDITH, sign_count=5, now=AT
+    )
+    elsewhere = await use_passkey(
+        db=db_session, credential_id=credential_id, email=OTTO, sign_count=6, now=AT
+    )
+
+    assert (first, second, elsewhere) == (True, False, False)
