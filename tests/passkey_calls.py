@@ -78,7 +78,10 @@ async def passkey_count(db: AsyncSession) -> int:
     return await db.scalar(select(func.count()).select_from(PasskeyRow)) or 0
 
 
-async def sign_in_with(client: httpx.AsyncClient, authenticator: Authenticator) -> httpx.Response:
-    options = await request_options(client)
-    credential = authenticator.get(options)
+async def present(client: httpx.AsyncClient, credential: dict[str, Any]) -> httpx.Response:
+    """Sign in with an authenticator's answer (a cookie session)."""
     return await client.post("/auth/passkeys/authentication", json={"credential": credential})
+
+
+async def sign_in_with(client: httpx.AsyncClient, authenticator: Authenticator) -> httpx.Response:
+    return await present(client, authenticator.get(await request_options(client)))

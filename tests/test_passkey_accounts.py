@@ -22,6 +22,7 @@ from tests.passkey_calls import (
     OTTO,
     add_passkey,
     passkey_count,
+    present,
     request_options,
     sign_in,
     sign_in_with,
@@ -168,10 +169,7 @@ async def test_a_counter_that_does_not_go_up_is_counted(
     assert (await sign_in_with(client, authenticator)).status_code == 200
     options = await request_options(client)
 
-    cloned = await client.post(
-        "/auth/passkeys/authentication",
-        json={"credential": authenticator.get(options, sign_count=1)},
-    )
+    cloned = await present(client, authenticator.get(options, sign_count=1))
 
     assert_problem(cloned, 401, "passkey-rejected")
     text = (await client.get("/metrics")).text

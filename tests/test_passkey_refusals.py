@@ -17,6 +17,7 @@ from tests.passkey_calls import (
     OTTO,
     add_passkey,
     counts,
+    present,
     request_options,
     sign_in,
 )
@@ -47,17 +48,13 @@ async def test_each_check_refuses_with_401_and_writes_nothing(
 ) -> None:
     # A first sign-in moves the counter to 1, so that 0 goes backwards.
     options = await request_options(client)
-    first = await client.post(
-        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
-    )
+    first = await present(client, authenticator.get(options))
     assert first.status_code == 200
     client.cookies.clear()
     before = await counts(db_session)
     options = await request_options(client)
 
-    refused = await client.post(
-        "/auth/passkeys/authentication", json={"credential": authenticator.get(options, **tamper)}
-    )
+    refused = await present(client, authenticator.get(options, **tamper))
 
     assert refused.status_code == 401, refused.text
     assert logged in caplog.text
@@ -66,9 +63,7 @@ async def test_each_check_refuses_with_401_and_writes_nothing(
     assert await counts(db_session) == before
     assert "set-cookie" not in refused.headers
     # The challenge is spent: a right answer to it is refused too.
-    again = await client.post(
-        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
-    )
+    again = await present(client, authenticator.get(options))
     assert again.status_code == 401
 
 
@@ -79,17 +74,11 @@ async def test_a_replayed_challenge_is_refused(
     db_session: AsyncSession,
 ) -> None:
     options = await request_options(client)
-    assert (
-        await client.post(
-            "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
-        )
-    ).status_code == 200
+    assert (await present(client, authenticator.get(options))).status_code == 200
     client.cookies.clear()
     before = await counts(db_session)
 
-    replayed = await client.post(
-        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
-    )
+    replayed = await present(client, authenticator.get(options))
 
     assert replayed.status_code == 401
     assert await counts(db_session) == before
@@ -108,10 +97,7 @@ async def test_a_challenge_from_another_ceremony_is_refused(
     before = await counts(db_session)
     options = await request_options(client)
 
-    refused = await client.post(
-        "/auth/passkeys/authentication",
-        json={"credential": authenticator.get(options, challenge=creation["challenge"])},
-    )
+    refused = await present(client, authenticator.get(options, challenge=creation["challenge"]))
 
     assert refused.status_code == 401
     assert await counts(db_session) == before
@@ -126,14 +112,9 @@ async def test_a_challenge_signet_did_not_issue_or_that_expired_is_refused(
 ) -> None:
     before = await counts(db_session)
     options = await request_options(client)
-    forged = await client.post(
-        "/auth/passkeys/authentication",
-        json={"credential": authenticator.get(options, challenge=b64url(b"x" * 32))},
-    )
+    forged = await present(client, authenticator.get(options, challenge=b64url(b"x" * 32)))
     clock.advance(5 * 60 + 1)
-    expired = await client.post(
-        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
-    )
+    expired = await present(client, authenticator.get(options))
 
     assert (forged.status_code, expired.status_code) == (401, 401)
     assert await counts(db_session) == before
@@ -175,9 +156,7 @@ async def test_an_unknown_credential_is_refused(
     )
     options = await request_options(client)
 
-    refused = await client.post(
-        "/auth/passkeys/authentication", json={"credential": stranger.get(options)}
-    )
+    refused = await present(client, stranger.get(options))
 
     assert refused.status_code == 401
     assert await counts(db_session) == (0, 0, [])
@@ -199,7 +178,7 @@ NESTED = b64url(b"[" * 5000)
 async def test_a_malformed_answer_is_a_401_problem(
     client: httpx.AsyncClient, credential: dict[str, Any]
 ) -> None:
-    response = await client.post("/auth/passkeys/authentication", json={"credential": credential})
+    response = await present(client, credential)
 
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"

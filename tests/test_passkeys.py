@@ -19,6 +19,7 @@ from tests.passkey_calls import (
     EDITH,
     add_passkey,
     counts,
+    present,
     request_options,
     sign_in,
 )
@@ -76,9 +77,7 @@ async def test_signing_in_with_a_passkey_starts_a_session_and_records_its_use(
     assert options["rpId"] == "app.example"
     assert options["userVerification"] == "required"
 
-    response = await client.post(
-        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
-    )
+    response = await present(client, authenticator.get(options))
 
     assert response.status_code == 200, response.text
     assert response.json()["email"] == EDITH
@@ -122,9 +121,7 @@ async def test_an_authenticator_without_a_counter_signs_in_again_and_again(
     for _ in range(2):
         options = await request_options(client)
         credential = authenticator.get(options)
-        response = await client.post(
-            "/auth/passkeys/authentication", json={"credential": credential}
-        )
+        response = await present(client, credential)
         assert response.status_code == 200
 
 
