@@ -10,7 +10,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import api.store.operator_tables  # noqa: F401  (importing the models registers their tables)
+import api.store.operator_tables
+import api.store.passkey_tables  # noqa: F401
 from api.config import InvalidSettings, get_database_settings
 from api.store.db import create_engine
 from api.store.tables import UTCDateTime

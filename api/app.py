@@ -28,6 +28,7 @@ from api.web.routes import (
     health,
     identities,
     introspect,
+    passkeys,
     providers,
     sessions,
     sign_in_page,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(providers.router)
     app.include_router(email.router)
     app.include_router(identities.router)
+    app.include_router(passkeys.router)
     app.include_router(introspect.router)
     app.include_router(sessions.router)
     app.include_router(sign_in_page.router)

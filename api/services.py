@@ -22,6 +22,8 @@ from api.auth.admin_keys import AdminKeys
 from api.auth.attempts import Attempts
 from api.auth.email_codes import PROVIDER, EmailCodes
 from api.auth.one_time import OneTimeProofs
+from api.auth.passkey_challenges import Challenges
+from api.auth.passkeys import Passkeys
 from api.auth.policy import Policy, allow_list
 from api.auth.providers.base import Provider
 from api.auth.providers.registry import Providers, build_providers
@@ -65,6 +67,8 @@ class Services:
     mailer: Mailer | None
     # None unless the email provider is offered.
     email_codes: EmailCodes | None
+    # None with SIGNET_PASSKEYS=false.
+    passkeys: Passkeys | None
 
 
 def new_mailer(settings: Settings) -> Mailer | None:
@@ -156,6 +160,16 @@ async def open_services(
                 admits=lambda email: admits_by_email(email, policy, accounts, clock),
                 metrics=metrics,
             )
+        passkeys = None
+        if settings.passkeys:
+            passkeys = Passkeys(
+                db_sessions=db_sessions,
+                clock=clock,
+                challenges=Challenges(secret_key=settings.secret_key, one_time=one_time),
+                limits=limits,
+                relying_party=settings.relying_party,
+                metrics=metrics,
+            )
         yield Services(
             settings=settings,
             clock=clock,
@@ -188,6 +202,7 @@ async def open_services(
             admin_keys=AdminKeys(db_sessions=db_sessions, clock=clock, limits=limits),
             mailer=mailer,
             email_codes=email_codes,
+            passkeys=passkeys,
         )
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
-import api.store.operator_tables  # noqa: F401  (registers the operators' tables)
+import api.store.operator_tables
+import api.store.passkey_tables  # noqa: F401  (registers the passkeys table)
 from api.store.db import SCHEMA_REVISION, create_engine
 
 # Set to run the whole suite on PostgreSQL; unset, the suite runs on SQLite.

@@ -196,6 +196,11 @@ def test_every_operation_has_a_written_summary_and_a_lock_only_if_it_needs_a_ses
         "DELETE /auth/identities/{identity_id}",
         "GET /auth/sessions",
         "DELETE /auth/sessions/{session_id}",
+        "GET /auth/passkeys",
+        "PATCH /auth/passkeys/{passkey_id}",
+        "DELETE /auth/passkeys/{passkey_id}",
+        "POST /auth/passkeys/registration",
+        "POST /auth/passkeys/registration/options",
     }
 
 

@@ -18,6 +18,7 @@ from api.auth.events import (
     Actor,
     NewEvent,
 )
+from api.auth.passkey_sign_ins import PASSKEY, passkey_account, remove_passkeys
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import Identity
 from api.auth.revocations import Revocations
@@ -88,9 +89,12 @@ class Accounts:
         `NotAllowed`: invite-only, and no live invitation) before anything of its login is
         written. The provider's groups claim, where it has one, replaces its groups."""
         claims = [login.claim for login in logins if login.claim is not None]
+        passkeys = {c.email for c in claims if c.provider == PASSKEY}
+        claims = [claim for claim in claims if claim.provider != PASSKEY]
         linked = await find_identities(db=db, keys=[(c.provider, c.subject) for c in claims])
         unlinked = {c.email for c in claims if (c.provider, c.subject) not in linked}
-        users = await get_users(db=db, emails=unlinked | {row.email for row in linked.values()})
+        emails = unlinked | passkeys | {row.email for row in linked.values()}
+        users = await get_users(db=db, emails=emails)
         accounts: list[Account | Exception] = []
         for login in logins:
             claim = login.claim
@@ -100,6 +104,9 @@ class Accounts:
             user = users.get(email)
             if user is not None and user.disabled:
                 accounts.append(AccountDisabled(email))
+                continue
+            if claim.provider == PASSKEY:
+                accounts.append(await passkey_account(db, login, user))
                 continue
             if row is not None:  # the writer stamps last_used
                 account = Account(email=row.email, identity_id=row.id)
@@ -184,6 +191,7 @@ class Accounts:
             ended = await delete_user_sessions(db=db, email=claim.email)
             await self._revocations.announce(db, [session_id for session_id, _ in ended])
             await mark_verified(db=db, email=claim.email)
+            events += await remove_passkeys(db, login)
             events += [
                 sign_in_event(login, IDENTITY_UNLINKED, email=claim.email, **_identity(row))
                 for row in stale
@@ -259,4 +267,5 @@ def claim_of(provider: str, identity: Identity) -> IdentityClaim:
         email=identity.email,
         verified=identity.email_verified,
         groups=identity.groups,
+        sign_count=identity.sign_count,
     )

@@ -23,6 +23,9 @@ INVITATION_USED: Final = "invitation.used"
 INVITATION_REVOKED: Final = "invitation.revoked"
 ADMIN_KEY_CREATED: Final = "admin_key.created"
 ADMIN_KEY_REVOKED: Final = "admin_key.revoked"
+PASSKEY_ADDED: Final = "passkey.added"
+PASSKEY_RENAMED: Final = "passkey.renamed"
+PASSKEY_REMOVED: Final = "passkey.removed"
 
 EVENT_TYPES: Final = (
     USER_CREATED,
@@ -40,6 +43,9 @@ EVENT_TYPES: Final = (
     INVITATION_REVOKED,
     ADMIN_KEY_CREATED,
     ADMIN_KEY_REVOKED,
+    PASSKEY_ADDED,
+    PASSKEY_RENAMED,
+    PASSKEY_REMOVED,
 )
 
 # What an event filter may name: a type, or the prefix of some ("user.").

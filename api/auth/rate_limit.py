@@ -93,6 +93,11 @@ class SignInLimits:
         limited = limited_as(address, ipv6_prefix=self._ipv6_prefix)
         await self._hit(f"address:{limited}", self._per_address)
 
+    async def hit_passkey_options(self, address: str) -> None:
+        """Count passkey sign-in options issued to `address`, or raise `TooManyRequests`."""
+        limited = limited_as(address, ipv6_prefix=self._ipv6_prefix)
+        await self._hit(f"passkey-options:{limited}", self._per_address)
+
     async def hit_identity(self, email: str) -> None:
         """Count an attempt to sign in as `email`, or raise `TooManyRequests`."""
         await self._hit(f"email:{email}", self._per_identity)

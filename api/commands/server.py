@@ -20,6 +20,7 @@ from api.commands.exits import EXIT_OK
 from api.config import Settings
 from api.observability.metrics import MULTIPROCESS_DIRECTORY
 from api.store.db import create_engine
+from api.urls import LOOPBACK_HOSTS
 
 
 def serve(arguments: argparse.Namespace, settings: Settings) -> int:
@@ -78,7 +79,8 @@ def bound_environment(arguments: argparse.Namespace, *, development: bool) -> di
         return bound
     # Bound to every interface: the URLs name this machine as it names itself.
     wildcard = arguments.host in ("0.0.0.0", "::", "")  # noqa: S104
-    host = "127.0.0.1" if wildcard else arguments.host
+    # Loopback by name: WebAuthn refuses an IP address as the passkeys' RP ID.
+    host = "localhost" if wildcard or arguments.host in LOOPBACK_HOSTS else arguments.host
     host = f"[{host}]" if ":" in host else host
     if "SIGNET_PUBLIC_URL" not in os.environ:
         bound["SIGNET_PUBLIC_URL"] = f"http://{host}:{arguments.port}"

@@ -8,7 +8,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.urls import is_http_url
 
-DEV_ORIGIN = "http://127.0.0.1:8000"
+# A name, not 127.0.0.1: WebAuthn refuses an IP address as the passkeys' RP ID.
+DEV_ORIGIN = "http://localhost:8000"
 DAY = 24 * 60 * 60
 
 

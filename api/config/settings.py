@@ -17,6 +17,7 @@ from api.config.core import CoreSettings
 from api.config.database import DatabaseSettings
 from api.config.limits import LimitSettings
 from api.config.mail import MailSettings
+from api.config.passkeys import PasskeySettings, RelyingParty, relying_party
 from api.config.policy import PolicySettings
 from api.config.providers import SINGLE_PROVIDER_FIELDS, ProviderSettings, development_providers
 from api.config.sessions import SessionSettings
@@ -28,6 +29,7 @@ logger = logging.getLogger("signet.config")
 
 # Fields are ordered from the last base to the first: the database's come first.
 class Settings(
+    PasskeySettings,
     WebhookSettings,
     PolicySettings,
     MailSettings,
@@ -48,6 +50,18 @@ class Settings(
     def mail_site_name(self) -> str:
         """How messages name the site: SIGNET_SITE_NAME, else the public URL's host."""
         return self.site_name or urlsplit(self.public_url or DEV_ORIGIN).hostname or "Signet"
+
+    @property
+    def relying_party(self) -> RelyingParty:
+        """Who passkeys are made for (SIGNET_PASSKEY_*); ValueError if it cannot be Signet."""
+        return relying_party(
+            rp_id=self.passkey_rp_id,
+            cookie_domain=self.cookie_domain,
+            own_origin=origin_of(self.public_url) if self.public_url else self.audience,
+            allowed_origins=self.allowed_origins,
+            name=self.mail_site_name,
+            user_verification=self.passkey_user_verification,
+        )
 
     @property
     def policy_digest(self) -> str:
@@ -110,6 +124,8 @@ class Settings(
                 if url is not None and not is_https_or_loopback(url):
                     raise ValueError(f"{name} must use https in production")
         configs = self.provider_configs  # parsed now, so a mistake stops the start
+        if self.passkeys:
+            _ = self.relying_party  # likewise
         redirecting = [c.name for c in configs if c.kind in ("oidc", "github") and self.providers]
         if redirecting and self.public_url is None and not self.is_development:
             raise ValueError(

@@ -33,6 +33,8 @@ class Metrics(Protocol):
 
     def mail_sent(self, *, outcome: str) -> None: ...
 
+    def passkey_counter_regressed(self) -> None: ...
+
 
 class NoMetrics:
     """Records nothing."""
@@ -59,6 +61,9 @@ class NoMetrics:
         pass
 
     def mail_sent(self, *, outcome: str) -> None:
+        pass
+
+    def passkey_counter_regressed(self) -> None:
         pass
 
 
@@ -138,6 +143,12 @@ class PrometheusMetrics:
             ["outcome"],
             registry=own,
         )
+        self._passkey_counter_regressions = Counter(
+            "signet_passkey_counter_regressions",
+            "Passkey sign-ins refused because the signature counter did not go up (a cloned "
+            "authenticator, or a signature used twice).",
+            registry=own,
+        )
 
     def request(self, *, route: str, method: str, status: int) -> None:
         self._requests.labels(route, method, str(status)).inc()
@@ -162,6 +173,9 @@ class PrometheusMetrics:
 
     def mail_sent(self, *, outcome: str) -> None:
         self._mail_sent.labels(outcome).inc()
+
+    def passkey_counter_regressed(self) -> None:
+        self._passkey_counter_regressions.inc()
 
 
 def _collect_every_process(registry: "CollectorRegistry", directory: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 # The newest migration (alembic/versions): the schema this code reads and writes.
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 
 
 def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

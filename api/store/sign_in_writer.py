@@ -61,6 +61,8 @@ class IdentityClaim:
     verified: bool
     # The user's groups at this provider (its groups claim); None: leave them as they are.
     groups: tuple[str, ...] | None = None
+    # A passkey's signature counter as this sign-in left it (the subject is its credential id).
+    sign_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from api.auth.email_codes import EmailCodes
 from api.auth.emails import InvalidEmail, normalise_email
 from api.auth.events import Actor
+from api.auth.passkeys import Passkeys
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import Provider
 from api.auth.service import Authentication
@@ -82,6 +83,26 @@ async def get_email_codes(services: ServicesDep) -> EmailCodes:
 
 
 EmailCodesDep = Annotated[EmailCodes, Depends(get_email_codes)]
+
+
+class NoPasskeys(ProblemError):
+    def __init__(self) -> None:
+        super().__init__(
+            404,
+            slug="no-passkeys",
+            title="Not Found",
+            detail="Passkeys are not offered here (SIGNET_PASSKEYS=false).",
+        )
+
+
+async def get_passkeys(services: ServicesDep) -> Passkeys:
+    """Passkeys; 404 where they are turned off."""
+    if services.passkeys is None:
+        raise NoPasskeys
+    return services.passkeys
+
+
+PasskeysDep = Annotated[Passkeys, Depends(get_passkeys)]
 
 
 async def get_client_address(request: Request, services: ServicesDep) -> str:

@@ -2,8 +2,9 @@
 token (`auth.transports`), which the layers below render."""
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import StrictStr, field_validator
+from pydantic import StrictStr, StringConstraints, field_validator
 from sqlmodel import Field, SQLModel
 
 from api.auth.emails import InvalidEmail, normalise_email
@@ -128,3 +129,40 @@ class SessionPublic(SQLModel):
     )
     current: bool = Field(description="Whether this request is made with it.")
     kind: str = Field(description="How its token travels: cookie or bearer.")
+
+
+class PasskeyPublic(SQLModel):
+    """One of the signed-in user's passkeys."""
+
+    id: str = Field(description="Opaque; names the passkey to rename or remove.")
+    name: str
+    created_at: datetime
+    last_used: datetime | None = Field(description="The last sign-in with it; null if none.")
+    backed_up: bool = Field(
+        description="Whether the authenticator says it is synced (a copy survives losing it)."
+    )
+    transports: list[str] = Field(description="How the browser reached the authenticator.")
+
+
+PasskeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class PasskeyRegistration(SQLModel):
+    """An authenticator's answer to the creation options, and a name for the passkey."""
+
+    credential: dict[str, Any] = Field(
+        description="The RegistrationResponseJSON (`PublicKeyCredential.toJSON()`)."
+    )
+    name: PasskeyName | None = None
+
+
+class PasskeyAuthentication(SQLModel):
+    """An authenticator's answer to the request options."""
+
+    credential: dict[str, Any] = Field(
+        description="The AuthenticationResponseJSON (`PublicKeyCredential.toJSON()`)."
+    )
+
+
+class PasskeyRename(SQLModel):
+    name: PasskeyName

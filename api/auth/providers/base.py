@@ -36,6 +36,8 @@ class Identity:
     # Not part of who the identity is, so not compared.
     one_time_proof: str | None = field(default=None, compare=False)
     proof_expires_at: datetime | None = field(default=None, compare=False)
+    # A passkey's signature counter as this sign-in left it (recorded with its session).
+    sign_count: int | None = field(default=None, compare=False)
 
 
 class VerificationError(Exception):

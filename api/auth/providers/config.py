@@ -85,6 +85,9 @@ class ProviderConfig:
         return (*((self.client_id,) if self.client_id else ()), *self.extra_client_ids)
 
 
+RESERVED_NAME = "passkey"
+
+
 def provider_names(value: object) -> tuple[str, ...]:
     """`SIGNET_PROVIDERS`: unique, well-formed names, in order."""
     names = value if isinstance(value, tuple | list) else str(value).split(",")
@@ -94,6 +97,9 @@ def provider_names(value: object) -> tuple[str, ...]:
             raise ValueError(f"{name!r} is not a provider name (a-z, then a-z or 0-9)")
     if len(set(cleaned)) != len(cleaned):
         raise ValueError("names a provider twice")
+    if RESERVED_NAME in cleaned:
+        # Sessions started with a passkey say so by this name.
+        raise ValueError(f"{RESERVED_NAME!r} is reserved for passkeys: name the provider otherwise")
     return cleaned
 
 

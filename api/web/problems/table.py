@@ -26,6 +26,7 @@ from api.auth.rate_limit import TooManyRequests
 from api.auth.sessions import NoSuchSession
 from api.mail.mailer import MailUnavailable
 from api.store.invitations import AlreadyAUser, LiveInvitationExists
+from api.web.problems.passkeys import PASSKEY_PROBLEMS
 from api.web.problems.types import PROBLEM_TYPE_BASE, Problem
 
 
@@ -240,6 +241,8 @@ DOMAIN_PROBLEMS: dict[type[Exception], tuple[Problem, Callable[[Any], dict[str, 
         lambda error: retry_after(error.retry_after),
     ),
 }
+
+DOMAIN_PROBLEMS |= PASSKEY_PROBLEMS
 
 
 def problem_of(error: Exception) -> tuple[Problem, dict[str, str]] | None:

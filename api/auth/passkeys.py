@@ -1,0 +1,298 @@
+"""Passkeys: adding one (signed in), and checking one that signs someone in. The WebAuthn checks
+are py_webauthn's; which challenge, credential and user belong together is checked here."""
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from api.auth.events import (
+    PASSKEY_ADDED,
+    PASSKEY_REMOVED,
+    PASSKEY_RENAMED,
+    Actor,
+    NewEvent,
+    current_request_id,
+)
+from api.auth.passkey_challenges import (
+    CHALLENGE_LIFETIME,
+    Challenges,
+    PasskeyRefused,
+    email_digest,
+)
+from api.auth.providers.base import Identity
+from api.auth.rate_limit import SignInLimits
+from api.clock import Clock
+from api.config.passkeys import RelyingParty
+from api.observability.metrics import Metrics
+from api.store.events import append_events
+from api.store.passkey_tables import MAX_PASSKEY_NAME_LENGTH, PasskeyRow
+from api.store.passkeys import (
+    add_passkey,
+    delete_passkey,
+    find_passkey,
+    passkeys_of,
+    rename_passkey,
+    user_handle_of,
+)
+from api.store.tables import User
+
+logger = logging.getLogger("signet.passkeys")
+
+# Ed25519, ES256, RS256: what authenticators make, most preferred first.
+ALGORITHMS = [
+    COSEAlgorithmIdentifier.EDDSA,
+    COSEAlgorithmIdentifier.ECDSA_SHA_256,
+    COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256,
+]
+TIMEOUT_MS = int(CHALLENGE_LIFETIME.total_seconds() * 1000)
+KNOWN_TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
+DEFAULT_NAME = "Passkey"
+
+
+class PasskeyNotAdded(Exception):
+    """The authenticator's answer to a registration does not check out; `reason` is for logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PasskeyExists(Exception):
+    """That credential is registered already (to this user or another)."""
+
+
+class NoSuchPasskey(Exception):
+    """The user has no passkey of that id."""
+
+
+class EmailUnverified(Exception):
+    """Only a user whose email counts as verified may add a passkey."""
+
+
+class Passkeys:
+    def __init__(
+        self,
+        *,
+        db_sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        challenges: Challenges,
+        limits: SignInLimits,
+        relying_party: RelyingParty,
+        metrics: Metrics,
+    ) -> None:
+        self._db_sessions = db_sessions
+        self._clock = clock
+        self._challenges = challenges
+        self._limits = limits
+        self._rp = relying_party
+        self._metrics = metrics
+
+    @property
+    def _user_verification(self) -> UserVerificationRequirement:
+        return UserVerificationRequirement(self._rp.user_verification)
+
+    async def registration_options(self, user: User) -> str:
+        """Creation options (WebAuthn's JSON form) for a new passkey of `user`'s."""
+        if not user.email_verified:
+            raise EmailUnverified(user.email)
+        async with self._db_sessions() as db:
+            handle = await user_handle_of(db=db, email=user.email)
+            existing = await passkeys_of(db=db, email=user.email)
+        handle = handle or bytes_to_base64url(secrets.token_bytes(32))
+        challenge = self._challenges.issue(
+            "registration", now=self._clock(), email=user.email, handle=handle
+        )
+        options = generate_registration_options(
+            rp_id=self._rp.id,
+            rp_name=self._rp.name,
+            user_name=user.email,
+            user_id=base64url_to_bytes(handle),
+            user_display_name=user.email,
+            challenge=challenge,
+            timeout=TIMEOUT_MS,
+            authenticator_selection=AuthenticatorSelectionCriteria(
+                resident_key=ResidentKeyRequirement.REQUIRED,
+                require_resident_key=True,
+                user_verification=self._user_verification,
+            ),
+            exclude_credentials=[_descriptor(row) for row in existing],
+            supported_pub_key_algs=ALGORITHMS,
+        )
+        return options_to_json(options)
+
+    async def register(
+        self, user: User, credential: dict[str, Any], *, name: str | None
+    ) -> PasskeyRow:
+        """Add the passkey `credential` (an authenticator's answer to our options) to `user`."""
+        if not user.email_verified:
+            raise EmailUnverified(user.email)
+        now = self._clock()
+        try:
+            challenge, raw = await self._challenges.spend(credential, "registration", now=now)
+            if challenge.email_digest != email_digest(user.email) or not challenge.user_handle:
+                raise PasskeyRefused("challenge issued to another user")
+            verified = verify_registration_response(
+                credential=credential,
+                expected_challenge=raw,
+                expected_rp_id=self._rp.id,
+                expected_origin=list(self._rp.origins),
+                require_user_verification=self._rp.requires_user_verification,
+                supported_pub_key_algs=ALGORITHMS,
+            )
+        except PasskeyRefused as refused:
+            raise PasskeyNotAdded(refused.reason) from None
+        except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise PasskeyNotAdded(str(error)[:200]) from None
+        row = PasskeyRow(
+            id=secrets.token_urlsafe(16),
+            credential_id=bytes_to_base64url(verified.credential_id),
+            email=user.email,
+            user_handle=challenge.user_handle,
+            public_key=bytes_to_base64url(verified.credential_public_key),
+            sign_count=verified.sign_count,
+            name=(name or DEFAULT_NAME)[:MAX_PASSKEY_NAME_LENGTH],
+            transports=",".join(_transports(credential)),
+            backed_up=verified.credential_backed_up,
+            created_at=now,
+        )
+        async with self._db_sessions() as db:
+            try:
+                await add_passkey(db=db, row=row)
+            except IntegrityError:
+                raise PasskeyExists from None
+            await append_events(db=db, events=[self._event(PASSKEY_ADDED, user.email, row)])
+            await db.commit()
+        return row
+
+    async def authentication_options(self, *, address: str) -> str:
+        """Request options for signing in with any of this site's passkeys."""
+        await self._limits.hit_passkey_options(address)
+        options = generate_authentication_options(
+            rp_id=self._rp.id,
+            challenge=self._challenges.issue("authentication", now=self._clock()),
+            timeout=TIMEOUT_MS,
+            allow_credentials=[],
+            user_verification=self._user_verification,
+        )
+        return options_to_json(options)
+
+    async def verify(self, credential: dict[str, Any]) -> Identity:
+        """Who an authenticator's answer signs in as; `PasskeyRefused` (the challenge spent)
+        unless every check passes."""
+        _, raw = await self._challenges.spend(credential, "authentication", now=self._clock())
+        credential_id = credential.get("rawId") or credential.get("id")
+        if not isinstance(credential_id, str):
+            raise PasskeyRefused("no credential id")
+        async with self._db_sessions() as db:
+            row = await find_passkey(db=db, credential_id=credential_id)
+        if row is None:
+            raise PasskeyRefused("unknown credential")
+        user_handle = _response(credential).get("userHandle")
+        if not isinstance(user_handle, str) or not secrets.compare_digest(
+            user_handle.encode(), row.user_handle.encode()
+        ):
+            raise PasskeyRefused("the user handle is not the credential's")
+        try:
+            verified = verify_authentication_response(
+                credential=credential,
+                expected_challenge=raw,
+                expected_rp_id=self._rp.id,
+                expected_origin=list(self._rp.origins),
+                credential_public_key=base64url_to_bytes(row.public_key),
+                # Checked below, once the signature is known to be genuine.
+                credential_current_sign_count=0,
+                require_user_verification=self._rp.requires_user_verification,
+            )
+        except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise PasskeyRefused(str(error)[:200]) from None
+        count = verified.new_sign_count
+        if (count or row.sign_count) and count <= row.sign_count:
+            self._metrics.passkey_counter_regressed()
+            logger.warning(
+                "passkey %s: signature counter %d after %d (cloned authenticator?)",
+                row.id,
+                count,
+                row.sign_count,
+            )
+            raise PasskeyRefused("signature counter did not go up")
+        return Identity(
+            email=row.email, subject=row.credential_id, email_verified=True, sign_count=count
+        )
+
+    async def list(self, email: str) -> list[PasskeyRow]:
+        """The user's passkeys, oldest first."""
+        async with self._db_sessions() as db:
+            return await passkeys_of(db=db, email=email)
+
+    async def rename(self, email: str, passkey_id: str, name: str) -> PasskeyRow:
+        """The user's passkey, renamed; `NoSuchPasskey` if they have none of that id."""
+        return await self._change(email, passkey_id, PASSKEY_RENAMED, name=name)
+
+    async def remove(self, email: str, passkey_id: str) -> None:
+        """Remove the user's passkey; `NoSuchPasskey` if they have none of that id."""
+        await self._change(email, passkey_id, PASSKEY_REMOVED)
+
+    async def _change(
+        self, email: str, passkey_id: str, change: str, *, name: str | None = None
+    ) -> PasskeyRow:
+        async with self._db_sessions() as db:
+            if name is None:
+                row = await delete_passkey(db=db, email=email, passkey_id=passkey_id)
+            else:
+                row = await rename_passkey(db=db, email=email, passkey_id=passkey_id, name=name)
+            if row is None:
+                raise NoSuchPasskey(passkey_id)
+            await append_events(db=db, events=[self._event(change, email, row)])
+            await db.commit()
+        return row
+
+    def _event(self, change: str, email: str, row: PasskeyRow) -> NewEvent:
+        return NewEvent(
+            change,
+            at=self._clock(),
+            actor=Actor.user(email),
+            email=email,
+            data={"passkey_id": row.id, "name": row.name},
+            request_id=current_request_id(),
+        )
+
+
+def _response(credential: Mapping[str, Any]) -> Mapping[str, Any]:
+    response = credential.get("response")
+    return response if isinstance(response, Mapping) else {}
+
+
+def _transports(credential: Mapping[str, Any]) -> list[str]:
+    """The transports the browser reported, those WebAuthn knows, each once."""
+    given = _response(credential).get("transports")
+    if not isinstance(given, list):
+        return []
+    return sorted({value for value in given if isinstance(value, str)} & KNOWN_TRANSPORTS)
+
+
+def _descriptor(row: PasskeyRow) -> PublicKeyCredentialDescriptor:
+    transports = [AuthenticatorTransport(value) for value in row.transports.split(",") if value]
+    return PublicKeyCredentialDescriptor(
+        id=base64url_to_bytes(row.credential_id), transports=transports or None
+    )
