@@ -73,10 +73,10 @@ export function createSignet({ baseUrl = "", transport = "cookie" } = {}) {
     return user;
   }
 
-  async function request(method, path, { body, authenticated = true } = {}) {
+  async function request(method, path, { body, authenticated = true, as = token } = {}) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = JSON_TYPE;
-    if (bearer && token) headers.Authorization = `Bearer ${token}`;
+    if (bearer && as) headers.Authorization = `Bearer ${as}`;
     let response;
     try {
       response = await fetch(`${base}${path}`, {
@@ -114,10 +114,15 @@ export function createSignet({ baseUrl = "", transport = "cookie" } = {}) {
   }
 
   // The user after signing in: a cookie sign-in answers with the user; a bearer one with the
-  // token, which is then used to ask who it is.
+  // token, which is then used to ask who it is. A token held before is let go of, so its
+  // session is ended too, as Signet replaces a cookie's.
   async function signedIn(answer) {
     if (!bearer) return settle(answer, { announce: true });
+    const previous = token;
     token = answer.access_token;
+    if (previous) {
+      await request("POST", "/auth/logout", { authenticated: false, as: previous }).catch(() => {});
+    }
     const user = await request("GET", "/auth/me");
     return settle(user, { announce: true });
   }
