@@ -83,7 +83,7 @@ def nginx_in_front(directory: Path, *, signet: str, application: int, port: int)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # nginx writes its errors to logs/error.log
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 10
         while True:  # wait for the condition: nginx answers (a 502 too, Signet yet to start)

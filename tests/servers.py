@@ -44,6 +44,7 @@ class Server:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         self.port: int = listener.getsockname()[1]
+        # By name: WebAuthn refuses an IP address as the passkeys' RP ID.
         self.url = f"http://{host}:{self.port}"
         self.environment = {
             **os.environ,

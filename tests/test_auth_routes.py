@@ -428,7 +428,8 @@ async def test_the_verifiers_words_never_reach_the_client(
     assert "internal detail" not in response.text
 
 
-@pytest.mark.settings(cookie_domain="example.com")
+# app.example is the public origin: the cookie domain (and RP ID) must be a suffix of its host.
+@pytest.mark.settings(cookie_domain="example.com", audience="https://auth.example.com")
 async def test_the_cookie_can_be_shared_with_sibling_subdomains(
     client: httpx.AsyncClient, verifier: FakeProvider
 ) -> None:

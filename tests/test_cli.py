@@ -225,7 +225,7 @@ def test_providers_check_says_per_provider_what_is_wrong(
     jwk = {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1"}
     for name, value in {
         "SIGNET_PROVIDERS": "corp,other",
-        "SIGNET_PUBLIC_URL": "http://127.0.0.1:8000",
+        "SIGNET_PUBLIC_URL": "http://localhost:8000",
         "SIGNET_PROVIDER_CORP_KIND": "oidc",
         "SIGNET_PROVIDER_CORP_ISSUER": "https://sso.corp.example",
         "SIGNET_PROVIDER_CORP_CLIENT_ID": "c",
@@ -288,7 +288,7 @@ def test_providers_check_greets_the_smtp_server_and_sends_nothing(
     database: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SIGNET_PROVIDERS", "email")
-    monkeypatch.setenv("SIGNET_PUBLIC_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("SIGNET_PUBLIC_URL", "http://localhost:8000")
     monkeypatch.setenv("SIGNET_EMAIL_FROM", "no-reply@example.com")
     with SmtpSink() as sink:
         monkeypatch.setenv("SIGNET_SMTP_URL", f"smtp://127.0.0.1:{sink.port}")
@@ -312,9 +312,9 @@ def test_providers_check_greets_the_smtp_server_and_sends_nothing(
 @pytest.mark.parametrize(
     ("argv", "public_url"),
     [
-        (["dev", "--port", "9000"], "http://127.0.0.1:9000"),
-        (["dev", "--host", "0.0.0.0", "--port", "9001"], "http://127.0.0.1:9001"),  # noqa: S104
-        (["dev", "--host", "::1", "--port", "9002"], "http://[::1]:9002"),
+        (["dev", "--port", "9000"], "http://localhost:9000"),
+        (["dev", "--host", "0.0.0.0", "--port", "9001"], "http://localhost:9001"),  # noqa: S104
+        (["dev", "--host", "::1", "--port", "9002"], "http://localhost:9002"),
     ],
 )
 def test_signet_dev_serves_where_it_binds_with_one_key_for_every_worker(

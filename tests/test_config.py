@@ -53,10 +53,10 @@ def test_development_has_the_built_in_identity_provider(monkeypatch: pytest.Monk
     assert settings.database_url == f"sqlite+aiosqlite:///{Path.cwd() / 'signet.db'}"
     # The built-in identity provider, both ways, and codes by email (to the mailbox page).
     dev, persona, email = settings.provider_configs
-    assert (dev.kind, dev.issuer) == ("oidc", "http://127.0.0.1:8000/dev-idp")
-    assert persona.verifier_url == "http://127.0.0.1:8000/dev-idp/verify"
+    assert (dev.kind, dev.issuer) == ("oidc", "http://localhost:8000/dev-idp")
+    assert persona.verifier_url == "http://localhost:8000/dev-idp/verify"
     assert (email.kind, settings.smtp_server) == ("email", None)
-    assert settings.audience == "http://127.0.0.1:8000"
+    assert settings.audience == "http://localhost:8000"
     assert len(settings.secret_key.get_secret_value()) >= 32
     assert settings.verifier_timeout == 5
     assert settings.session_idle_timeout == 14 * 24 * 3600

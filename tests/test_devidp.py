@@ -164,7 +164,7 @@ def test_signet_dev_behind_a_proxy_builds_on_the_proxys_address(
     # docs/operations.md, "Development behind nginx": SIGNET_PUBLIC_URL is nginx's address.
     for name in ("SIGNET_ENV", "SIGNET_SECRET_KEY", "SIGNET_AUDIENCE", "SIGNET_VERIFIER_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SIGNET_PUBLIC_URL", "http://127.0.0.1:8080")
+    monkeypatch.setenv("SIGNET_PUBLIC_URL", "http://localhost:8080")
     monkeypatch.setenv("SIGNET_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'dev.db'}")
     seen: list[Settings] = []
     monkeypatch.setattr("uvicorn.run", lambda *_, **__: seen.append(get_settings()))
@@ -173,8 +173,8 @@ def test_signet_dev_behind_a_proxy_builds_on_the_proxys_address(
     assert main(["dev", "--port", "8000"]) == EXIT_OK
 
     (settings,) = seen  # as the server's workers read them
-    assert settings.public_url == "http://127.0.0.1:8080"
+    assert settings.public_url == "http://localhost:8080"
     issuer = settings.provider_variables["SIGNET_PROVIDER_DEV_ISSUER"]
-    assert issuer == "http://127.0.0.1:8080/dev-idp"
-    assert "http://127.0.0.1:8080" in settings.trusted_origins
+    assert issuer == "http://localhost:8080/dev-idp"
+    assert "http://localhost:8080" in settings.trusted_origins
     get_settings.cache_clear()

@@ -532,7 +532,7 @@ async def test_development_shows_messages_in_the_mailbox_and_prints_them(
     )
     async with serving(development) as client:
         started = await client.post(
-            "/auth/email/start", json={"email": EDITH}, headers={"Origin": "http://127.0.0.1:8000"}
+            "/auth/email/start", json={"email": EDITH}, headers={"Origin": "http://localhost:8000"}
         )
         mailbox = await client.get("/dev-idp/mailbox")
 
@@ -541,8 +541,8 @@ async def test_development_shows_messages_in_the_mailbox_and_prints_them(
     assert started.status_code == 202
     assert code is not None
     assert code[1] in mailbox.text
-    assert "Sign in to 127.0.0.1" in mailbox.text
-    assert '<a href="http://127.0.0.1:8000/auth/email/verify?token=' in mailbox.text
+    assert "Sign in to localhost" in mailbox.text
+    assert '<a href="http://localhost:8000/auth/email/verify?token=' in mailbox.text
 
 
 async def test_a_method_the_path_lacks_is_told_every_method_it_has(

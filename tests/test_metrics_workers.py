@@ -120,7 +120,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://localhost:{port}"
     temporary = tmp_path / "tmp"  # where the command makes its metrics directory
     temporary.mkdir()
     environment = {

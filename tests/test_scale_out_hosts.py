@@ -153,7 +153,7 @@ def start_host(name: str, directory: Path, shared: dict[str, str], front_port: i
         # The host's own development identity provider verifies the assertions it is shown
         # (any host's: they are signed with the shared secret key).
         "SIGNET_VERIFIER_URL": f"{url}/dev-idp/verify",
-        "SIGNET_PUBLIC_URL": f"http://127.0.0.1:{front_port}",
+        "SIGNET_PUBLIC_URL": f"http://localhost:{front_port}",
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -3,7 +3,6 @@ are py_webauthn's; which challenge, credential and user belong together is check
 
 import logging
 import secrets
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +15,9 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
@@ -40,8 +36,9 @@ from api.auth.passkey_challenges import (
     PasskeyRefused,
     email_digest,
 )
-from api.auth.providers.base import Identity
+from api.auth.providers.base import Identity, failures_logged
 from api.auth.rate_limit import SignInLimits
+from api.auth.webauthn_json import ALGORITHMS, descriptor_of, response_of, transports_of
 from api.clock import Clock
 from api.config.passkeys import RelyingParty
 from api.observability.metrics import Metrics
@@ -59,14 +56,7 @@ from api.store.tables import User
 
 logger = logging.getLogger("signet.passkeys")
 
-# Ed25519, ES256, RS256: what authenticators make, most preferred first.
-ALGORITHMS = [
-    COSEAlgorithmIdentifier.EDDSA,
-    COSEAlgorithmIdentifier.ECDSA_SHA_256,
-    COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256,
-]
 TIMEOUT_MS = int(CHALLENGE_LIFETIME.total_seconds() * 1000)
-KNOWN_TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
 DEFAULT_NAME = "Passkey"
 
 
@@ -136,7 +126,7 @@ class Passkeys:
                 require_resident_key=True,
                 user_verification=self._user_verification,
             ),
-            exclude_credentials=[_descriptor(row) for row in existing],
+            exclude_credentials=[descriptor_of(row) for row in existing],
             supported_pub_key_algs=ALGORITHMS,
         )
         return options_to_json(options)
@@ -172,7 +162,7 @@ class Passkeys:
             public_key=bytes_to_base64url(verified.credential_public_key),
             sign_count=verified.sign_count,
             name=(name or DEFAULT_NAME)[:MAX_PASSKEY_NAME_LENGTH],
-            transports=",".join(_transports(credential)),
+            transports=",".join(transports_of(credential)),
             backed_up=verified.credential_backed_up,
             created_at=now,
         )
@@ -200,6 +190,10 @@ class Passkeys:
     async def verify(self, credential: dict[str, Any]) -> Identity:
         """Who an authenticator's answer signs in as; `PasskeyRefused` (the challenge spent)
         unless every check passes."""
+        with failures_logged(proof="passkey", source="passkeys"):
+            return await self._verify(credential)
+
+    async def _verify(self, credential: dict[str, Any]) -> Identity:
         _, raw = await self._challenges.spend(credential, "authentication", now=self._clock())
         credential_id = credential.get("rawId") or credential.get("id")
         if not isinstance(credential_id, str):
@@ -208,7 +202,7 @@ class Passkeys:
             row = await find_passkey(db=db, credential_id=credential_id)
         if row is None:
             raise PasskeyRefused("unknown credential")
-        user_handle = _response(credential).get("userHandle")
+        user_handle = response_of(credential).get("userHandle")
         if not isinstance(user_handle, str) or not secrets.compare_digest(
             user_handle.encode(), row.user_handle.encode()
         ):
@@ -276,23 +270,3 @@ class Passkeys:
             data={"passkey_id": row.id, "name": row.name},
             request_id=current_request_id(),
         )
-
-
-def _response(credential: Mapping[str, Any]) -> Mapping[str, Any]:
-    response = credential.get("response")
-    return response if isinstance(response, Mapping) else {}
-
-
-def _transports(credential: Mapping[str, Any]) -> list[str]:
-    """The transports the browser reported, those WebAuthn knows, each once."""
-    given = _response(credential).get("transports")
-    if not isinstance(given, list):
-        return []
-    return sorted({value for value in given if isinstance(value, str)} & KNOWN_TRANSPORTS)
-
-
-def _descriptor(row: PasskeyRow) -> PublicKeyCredentialDescriptor:
-    transports = [AuthenticatorTransport(value) for value in row.transports.split(",") if value]
-    return PublicKeyCredentialDescriptor(
-        id=base64url_to_bytes(row.credential_id), transports=transports or None
-    )

@@ -54,12 +54,13 @@ class Settings(
     @property
     def relying_party(self) -> RelyingParty:
         """Who passkeys are made for (SIGNET_PASSKEY_*); ValueError if it cannot be Signet."""
+        own_origin = origin_of(self.public_url) if self.public_url else self.audience
         return relying_party(
             rp_id=self.passkey_rp_id,
             cookie_domain=self.cookie_domain,
-            own_origin=origin_of(self.public_url) if self.public_url else self.audience,
+            own_origin=own_origin,
             allowed_origins=self.allowed_origins,
-            name=self.mail_site_name,
+            name=self.site_name or urlsplit(own_origin).hostname or "Signet",
             user_verification=self.passkey_user_verification,
         )
 

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from api.auth.passkeys import Passkeys
 from api.auth.providers.config import RESERVED_NAME as PASSKEY
@@ -24,6 +25,15 @@ from api.web.deps import (
 from api.web.problems import problem_responses
 from api.web.schemas import PasskeyAuthentication, PasskeyPublic, PasskeyRegistration, PasskeyRename
 
+
+class PasskeyIdConvertor(StringConvertor):
+    """A path segment, but none of the ceremonies' own: so that /auth/passkeys/registration
+    is never taken for a passkey, for any method (and a 405's Allow names only its own)."""
+
+    regex = "(?!(?:registration|authentication|token)$)[^/]+"
+
+
+register_url_convertor("passkey_id", PasskeyIdConvertor())
 router = APIRouter(prefix="/auth/passkeys", tags=["passkeys"])
 OPTIONS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {"schema": {"type": "object"}}}}
@@ -48,7 +58,7 @@ def public(row: PasskeyRow) -> PasskeyPublic:
     summary="Options to add a passkey",
     response_class=Response,
     dependencies=JSON_ONLY,
-    responses={**OPTIONS, **problem_responses(401, 403, 404)},
+    responses={**OPTIONS, **problem_responses(401, 403, 404, 415)},
     openapi_extra=SESSION_SECURITY,
 )
 async def registration_options(authentication: Authenticated, passkeys: PasskeysDep) -> Response:
@@ -77,7 +87,7 @@ async def register(
     summary="Options to sign in with a passkey",
     response_class=Response,
     dependencies=JSON_ONLY,
-    responses={**OPTIONS, **problem_responses(404, 429, 503)},
+    responses={**OPTIONS, **problem_responses(404, 415, 429, 503)},
 )
 async def authentication_options(passkeys: PasskeysDep, address: ClientAddressDep) -> Response:
     """WebAuthn request options for signing in with any passkey of this site's."""
@@ -151,10 +161,10 @@ async def passkeys_of_mine(
 
 
 @router.patch(
-    "/{passkey_id}",
+    "/{passkey_id:passkey_id}",
     summary="Rename a passkey",
     dependencies=[*JSON_ONLY, *PRIVATE],
-    responses=problem_responses(401, 404, 413, 415, 422),
+    responses=problem_responses(400, 401, 404, 413, 415, 422),
     openapi_extra=SESSION_SECURITY,
 )
 async def rename(
@@ -168,7 +178,7 @@ async def rename(
 
 
 @router.delete(
-    "/{passkey_id}",
+    "/{passkey_id:passkey_id}",
     summary="Remove a passkey",
     status_code=204,
     response_class=Response,
