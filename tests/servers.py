@@ -25,9 +25,7 @@ def free_port() -> int:
 class Server:
     """A uvicorn process serving Signet in development mode, on a fresh SQLite file unless
     `environment` says otherwise; `environment` overrides the defaults below, and
-    `default_providers` keeps development's own providers (the redirect flow and Persona).
-    It listens on 127.0.0.1 and names itself `host`: localhost unless told, since WebAuthn
-    refuses an IP address as the passkeys' RP ID (and Signet refuses to start with one)."""
+    `default_providers` keeps development's own providers (the redirect flow and Persona)."""
 
     def __init__(
         self,
@@ -37,15 +35,13 @@ class Server:
         environment: dict[str, str] | None = None,
         migrate: bool = True,
         default_providers: bool = False,
-        host: str = "localhost",
     ) -> None:
         self.log_path = directory / f"{name}.log"
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        self.port: int = listener.getsockname()[1]
         # By name: WebAuthn refuses an IP address as the passkeys' RP ID.
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"http://localhost:{listener.getsockname()[1]}"
         self.environment = {
             **os.environ,
             "SIGNET_ENV": "development",
