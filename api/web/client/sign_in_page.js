@@ -6,6 +6,9 @@ import { createSignet } from "./client.js";
 const button = document.getElementById("passkey");
 const signet = createSignet({ baseUrl: new URL("..", location.href).href });
 let autofill = null; // the autofill's pending request, given up when the button is pressed
+// An autofill request that fails after this long ran out of time (its challenge lives minutes)
+// and is asked for again; one that fails sooner would only fail again.
+const TIMED_OUT_MS = 90_000;
 
 function say(words) {
   let alert = document.getElementById("passkey-error");
@@ -20,16 +23,24 @@ function say(words) {
 }
 
 async function signIn(options) {
+  const started = Date.now();
   try {
     await signet.passkeys.signIn(options);
   } catch (error) {
     if (error.name === "SignetError") say(error.detail || error.title);
     else if (!options.conditional && error.name !== "AbortError") {
       say("No passkey signed you in: it was cancelled, or this device has none for this site.");
+    } else if (error.name !== "AbortError" && Date.now() - started > TIMED_OUT_MS) {
+      offerInAutofill();
     }
     return;
   }
   location.assign(button.dataset.returnTo);
+}
+
+function offerInAutofill() {
+  autofill = new AbortController();
+  signIn({ conditional: true, signal: autofill.signal });
 }
 
 if (window.PublicKeyCredential) {
@@ -41,7 +52,6 @@ if (window.PublicKeyCredential) {
   });
   const field = document.querySelector('input[autocomplete~="webauthn"]');
   if (field && (await PublicKeyCredential.isConditionalMediationAvailable?.())) {
-    autofill = new AbortController();
-    signIn({ conditional: true, signal: autofill.signal });
+    offerInAutofill();
   }
 }
