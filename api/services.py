@@ -165,7 +165,11 @@ async def open_services(
             passkeys = Passkeys(
                 db_sessions=db_sessions,
                 clock=clock,
-                challenges=Challenges(secret_key=settings.secret_key, one_time=one_time),
+                challenges=Challenges(
+                    secret_key=settings.secret_key,
+                    fallback_keys=settings.secret_key_fallbacks,
+                    one_time=one_time,
+                ),
                 limits=limits,
                 relying_party=settings.relying_party,
                 metrics=metrics,

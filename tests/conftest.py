@@ -4,6 +4,7 @@ clock handed in through its Services."""
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,8 +18,10 @@ from api.services import services_of
 from api.store.db import create_db_sessions
 from api.testing import FakeClock, FakeProvider
 from api.web.deps import get_provider
-from tests.apps import client_of, running, suite_settings
+from tests.apps import APP_ORIGIN, client_of, running, suite_settings
+from tests.authenticator import Authenticator
 from tests.databases import SUITE_DATABASE_URL, empty_database, engine_with_tables
+from tests.passkey_calls import EDITH, add_passkey, sign_in
 from tests.servers import REPO
 
 # The files the defaults name (production's ./signet.db, `signet dev`'s ./signet-dev.db): a
@@ -150,3 +153,20 @@ async def admin(app: FastAPI, admin_key: str) -> AsyncIterator[httpx.AsyncClient
     async with client_of(app) as client:
         client.headers["authorization"] = f"Bearer {admin_key}"
         yield client
+
+
+@pytest.fixture
+def authenticator() -> Authenticator:
+    return Authenticator(origin=APP_ORIGIN)
+
+
+@pytest.fixture
+async def edith_with_a_passkey(
+    client: httpx.AsyncClient, verifier: FakeProvider, authenticator: Authenticator
+) -> dict[str, Any]:
+    """Edith, signed in, with one passkey in `authenticator` (a software one); signed out."""
+    await sign_in(client, verifier, EDITH)
+    added = await add_passkey(client, authenticator, name="Laptop")
+    await client.post("/auth/logout")
+    client.cookies.clear()
+    return added

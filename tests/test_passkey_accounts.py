@@ -1,62 +1,32 @@
 """Passkeys and the rest of an account: who may add one, managing them, and what deleting,
 disabling, the access policy and a takeover do to them."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.events import CLI
 from api.services import services_of
 from api.store.events import events_after
-from api.store.passkey_tables import PasskeyRow
 from api.store.passkeys import use_passkey
 from api.store.tables import User
 from api.testing import FakeProvider
 from tests.admin_calls import assert_problem
-from tests.apps import APP_ORIGIN
 from tests.authenticator import Authenticator, b64url
-from tests.test_passkeys import EDITH, OTTO, add_passkey, request_options, sign_in
-
-AT = datetime(2026, 1, 1, 12, tzinfo=UTC)
-
-
-async def store_passkey(db: AsyncSession, authenticator: Authenticator, email: str) -> None:
-    """A passkey of `email`'s in `authenticator`, written straight to the database."""
-    handle = b64url(b"h" * 32)
-    authenticator.create({"rp": {"id": "app.example"}, "user": {"id": handle}, "challenge": ""})
-    credential = authenticator.credentials[-1]
-    db.add(
-        PasskeyRow(
-            id=f"pk-{email}",
-            credential_id=b64url(credential.id),
-            email=email,
-            user_handle=handle,
-            public_key=b64url(credential.cose_public_key()),
-            name="Stored",
-            created_at=AT,
-        )
-    )
-    await db.commit()
-
-
-async def passkey_count(db: AsyncSession) -> int:
-    return await db.scalar(select(func.count()).select_from(PasskeyRow)) or 0
-
-
-async def sign_in_with(client: httpx.AsyncClient, authenticator: Authenticator) -> httpx.Response:
-    options = await request_options(client)
-    credential = authenticator.get(options)
-    return await client.post("/auth/passkeys/authentication", json={"credential": credential})
-
-
-@pytest.fixture
-def authenticator() -> Authenticator:
-    return Authenticator(origin=APP_ORIGIN)
+from tests.passkey_calls import (
+    AT,
+    EDITH,
+    OTTO,
+    add_passkey,
+    passkey_count,
+    request_options,
+    sign_in,
+    sign_in_with,
+    store_passkey,
+)
 
 
 async def test_only_a_verified_email_may_add_a_passkey(

@@ -45,8 +45,16 @@ def email_digest(email: str) -> str:
 
 
 class Challenges:
-    def __init__(self, *, secret_key: SecretStr, one_time: OneTimeProofs) -> None:
+    def __init__(
+        self,
+        *,
+        secret_key: SecretStr,
+        one_time: OneTimeProofs,
+        fallback_keys: tuple[SecretStr, ...] = (),
+    ) -> None:
         self._key = secret_key
+        # A ceremony under way when the key is rotated (or on a host not rotated yet) completes.
+        self._keys = (secret_key, *fallback_keys)
         self._one_time = one_time
 
     def issue(
@@ -66,23 +74,30 @@ class Challenges:
         whatever comes next; `PasskeyRefused` unless this Signet issued it for `ceremony` less
         than five minutes ago and it was not used before."""
         raw = _challenge_of(credential)
-        serializer = timed_serializer(self._key.get_secret_value(), salt=_SALT, now=now)
-        try:
-            note = serializer.loads(raw.decode("ascii"), max_age=CHALLENGE_LIFETIME.seconds)
-            challenge = Challenge(
-                ceremony=note["c"],
-                nonce=str(note["n"]),
-                user_handle=note.get("u"),
-                email_digest=note.get("e"),
-            )
-        except (BadData, UnicodeDecodeError, KeyError, TypeError):
-            raise PasskeyRefused("challenge not issued here, or expired") from None
+        challenge = self._read(raw, now=now)
         until = now + CHALLENGE_LIFETIME
         if not await self._one_time.first_use(f"passkey:{challenge.nonce}", until=until):
             raise PasskeyRefused("challenge used before")
         if challenge.ceremony != ceremony:
             raise PasskeyRefused(f"challenge issued for {challenge.ceremony}")
         return challenge, raw
+
+    def _read(self, raw: bytes, *, now: datetime) -> Challenge:
+        for key in self._keys:
+            serializer = timed_serializer(key.get_secret_value(), salt=_SALT, now=now)
+            try:
+                note = serializer.loads(raw.decode("ascii"), max_age=CHALLENGE_LIFETIME.seconds)
+                return Challenge(
+                    ceremony=note["c"],
+                    nonce=str(note["n"]),
+                    user_handle=note.get("u"),
+                    email_digest=note.get("e"),
+                )
+            except BadData:
+                continue
+            except (UnicodeDecodeError, KeyError, TypeError):
+                break
+        raise PasskeyRefused("challenge not issued here, or expired")
 
 
 def _challenge_of(credential: dict[str, Any]) -> bytes:

@@ -1,0 +1,194 @@
+"""Each check that refuses a passkey's answer: a 401 problem, the challenge spent, and the passkeys
+and sessions tables as they were."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.testing import FakeClock, FakeProvider
+from tests.apps import APP_ORIGIN
+from tests.authenticator import UP, Authenticator, b64url
+from tests.passkey_calls import (
+    EDITH,
+    OTTO,
+    add_passkey,
+    counts,
+    request_options,
+    sign_in,
+)
+
+Tamper = dict[str, Any]
+# Each case, and the words the log gives for it (so that no earlier check refuses it instead).
+REFUSALS: list[tuple[str, Tamper, str]] = [
+    ("wrong origin", {"origin": "https://evil.example"}, "origin"),
+    ("wrong RP ID hash", {"rp_id": "evil.example"}, "RP ID hash"),
+    ("no user presence", {"flags": 0}, "not present"),
+    ("no user verification", {"flags": UP}, "User verification is required"),
+    ("bad signature", {"bad_signature": True}, "signature"),
+    ("counter going backwards", {"sign_count": 0}, "counter did not go up"),
+    ("create instead of get", {"type": "webauthn.create"}, "client data type"),
+]
+
+
+@pytest.mark.parametrize(("_case", "tamper", "logged"), REFUSALS, ids=[r[0] for r in REFUSALS])
+async def test_each_check_refuses_with_401_and_writes_nothing(
+    client: httpx.AsyncClient,
+    authenticator: Authenticator,
+    edith_with_a_passkey: dict[str, Any],
+    db_session: AsyncSession,
+    caplog: pytest.LogCaptureFixture,
+    _case: str,
+    tamper: Tamper,
+    logged: str,
+) -> None:
+    # A first sign-in moves the counter to 1, so that 0 goes backwards.
+    options = await request_options(client)
+    first = await client.post(
+        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
+    )
+    assert first.status_code == 200
+    client.cookies.clear()
+    before = await counts(db_session)
+    options = await request_options(client)
+
+    refused = await client.post(
+        "/auth/passkeys/authentication", json={"credential": authenticator.get(options, **tamper)}
+    )
+
+    assert refused.status_code == 401, refused.text
+    assert logged in caplog.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:signet:problem:passkey-rejected"
+    assert await counts(db_session) == before
+    assert "set-cookie" not in refused.headers
+    # The challenge is spent: a right answer to it is refused too.
+    again = await client.post(
+        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
+    )
+    assert again.status_code == 401
+
+
+async def test_a_replayed_challenge_is_refused(
+    client: httpx.AsyncClient,
+    authenticator: Authenticator,
+    edith_with_a_passkey: dict[str, Any],
+    db_session: AsyncSession,
+) -> None:
+    options = await request_options(client)
+    assert (
+        await client.post(
+            "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
+        )
+    ).status_code == 200
+    client.cookies.clear()
+    before = await counts(db_session)
+
+    replayed = await client.post(
+        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
+    )
+
+    assert replayed.status_code == 401
+    assert await counts(db_session) == before
+
+
+async def test_a_challenge_from_another_ceremony_is_refused(
+    client: httpx.AsyncClient,
+    verifier: FakeProvider,
+    authenticator: Authenticator,
+    db_session: AsyncSession,
+) -> None:
+    await sign_in(client, verifier, EDITH)
+    await add_passkey(client, authenticator)
+    creation = (await client.post("/auth/passkeys/registration/options", json={})).json()
+    client.cookies.clear()
+    before = await counts(db_session)
+    options = await request_options(client)
+
+    refused = await client.post(
+        "/auth/passkeys/authentication",
+        json={"credential": authenticator.get(options, challenge=creation["challenge"])},
+    )
+
+    assert refused.status_code == 401
+    assert await counts(db_session) == before
+
+
+async def test_a_challenge_signet_did_not_issue_or_that_expired_is_refused(
+    client: httpx.AsyncClient,
+    authenticator: Authenticator,
+    edith_with_a_passkey: dict[str, Any],
+    db_session: AsyncSession,
+    clock: FakeClock,
+) -> None:
+    before = await counts(db_session)
+    options = await request_options(client)
+    forged = await client.post(
+        "/auth/passkeys/authentication",
+        json={"credential": authenticator.get(options, challenge=b64url(b"x" * 32))},
+    )
+    clock.advance(5 * 60 + 1)
+    expired = await client.post(
+        "/auth/passkeys/authentication", json={"credential": authenticator.get(options)}
+    )
+
+    assert (forged.status_code, expired.status_code) == (401, 401)
+    assert await counts(db_session) == before
+
+
+async def test_a_credential_with_another_users_handle_is_refused(
+    client: httpx.AsyncClient,
+    verifier: FakeProvider,
+    authenticator: Authenticator,
+    db_session: AsyncSession,
+) -> None:
+    await sign_in(client, verifier, EDITH)
+    await add_passkey(client, authenticator)
+    client.cookies.clear()
+    otto = Authenticator(origin=APP_ORIGIN)
+    await sign_in(client, verifier, OTTO)
+    await add_passkey(client, otto)
+    client.cookies.clear()
+    before = await counts(db_session)
+    options = await request_options(client)
+
+    refused = await client.post(
+        "/auth/passkeys/authentication",
+        json={
+            "credential": authenticator.get(options, user_handle=otto.credentials[0].user_handle)
+        },
+    )
+
+    assert refused.status_code == 401
+    assert await counts(db_session) == before
+
+
+async def test_an_unknown_credential_is_refused(
+    client: httpx.AsyncClient, db_session: AsyncSession
+) -> None:
+    stranger = Authenticator(origin=APP_ORIGIN)
+    stranger.create(
+        {"rp": {"id": "app.example"}, "user": {"id": b64url(b"u" * 32)}, "challenge": ""}
+    )
+    options = await request_options(client)
+
+    refused = await client.post(
+        "/auth/passkeys/authentication", json={"credential": stranger.get(options)}
+    )
+
+    assert refused.status_code == 401
+    assert await counts(db_session) == (0, 0, [])
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [{}, {"response": []}, {"response": {"clientDataJSON": "!!"}}, {"id": 3, "response": "x"}],
+)
+async def test_a_malformed_answer_is_a_401_problem(
+    client: httpx.AsyncClient, credential: dict[str, Any]
+) -> None:
+    response = await client.post("/auth/passkeys/authentication", json={"credential": credential})
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
