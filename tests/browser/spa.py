@@ -5,7 +5,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page
+
+from tests.servers import Server
 
 # The page knows Signet's URL and loads /auth/client.js from it: a cross-origin module, which
 # Chromium fetches with CORS (Signet allows the SPA's origin).
@@ -87,3 +90,29 @@ def refusal(page: Page, expression: str, argument: Any = None) -> dict[str, Any]
         argument,
     )
     return thrown
+
+
+EDITH = "edith@example.com"
+
+
+def assertion_for(server: Server, email: str) -> str:
+    """What an identity provider's script would hand the SPA (here the development one's)."""
+    answer = httpx.post(f"{server.url}/dev-idp/assertions", json={"email": email})
+    assertion: str = answer.raise_for_status().json()["assertion"]
+    return assertion
+
+
+def sign_in_with_assertion(page: Page, server: Server, email: str = EDITH) -> Any:
+    return page.evaluate(
+        "(assertion) => signet.signInWithAssertion(assertion, { provider: 'persona' })",
+        assertion_for(server, email),
+    )
+
+
+def changes(page: Page) -> list[str | None]:
+    seen: list[str | None] = page.evaluate("() => changes")
+    return seen
+
+
+def session_cookies(page: Page, server: Server) -> list[str]:
+    return [cookie["name"] for cookie in page.context.cookies(server.url)]
