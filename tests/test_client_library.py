@@ -56,7 +56,9 @@ async def test_a_matching_if_none_match_is_a_304_without_a_body(
     assert response.headers["cache-control"] == "no-cache"
 
 
-@pytest.mark.parametrize("if_none_match", ['"other"', "W/\"other\", 'x'", "", ","])
+@pytest.mark.parametrize(
+    "if_none_match", ['"other"', "W/\"other\", 'x'", "", ",", '"other", ' * 2000]
+)
 async def test_another_etag_gets_the_file(client: httpx.AsyncClient, if_none_match: str) -> None:
     response = await client.get("/auth/client.js", headers={"if-none-match": if_none_match})
 

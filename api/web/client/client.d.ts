@@ -4,7 +4,7 @@
 export interface User {
   email: string;
   created_at: string;
-  last_login: string | null;
+  last_login: string;
   email_verified: boolean;
   groups: string[];
   [member: string]: unknown;

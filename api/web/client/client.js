@@ -106,9 +106,10 @@ export function createSignet({ baseUrl = "", transport = "cookie" } = {}) {
 
   async function problemOf(response) {
     const problem = await response.json().catch(() => ({}));
+    // The answer's own status, whatever the document says (RFC 9457 calls its member advisory).
     return new SignetError({
       ...problem,
-      status: problem.status ?? response.status,
+      status: response.status,
       title: problem.title || response.statusText,
     });
   }

@@ -50,7 +50,8 @@ SCRIPT = StaticFile.read("client.js", "text/javascript; charset=utf-8")
 # TypeScript has no registered media type; this is the one Deno and the module CDNs use and
 # read as TypeScript (text/plain would be shown, but not taken for declarations).
 DECLARATIONS = StaticFile.read("client.d.ts", "application/typescript; charset=utf-8")
-IfNoneMatch = Annotated[str | None, Header(max_length=4096)]
+# No length limit of its own: the guard on request heads (http_protocol.py) bounds every header.
+IfNoneMatch = Annotated[str | None, Header()]
 
 
 def _documented(media_type: str) -> dict[int | str, dict[str, Any]]:
