@@ -57,6 +57,10 @@ class Authenticator:
     counts: bool = True
     credentials: list[Credential] = field(default_factory=list)
 
+    @staticmethod
+    def new_key() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
+
     def create(
         self,
         options: dict[str, Any],
@@ -73,7 +77,7 @@ class Authenticator:
         rp = rp_id or options["rp"]["id"]
         credential = reuse or Credential(
             id=os.urandom(32),
-            key=ec.generate_private_key(ec.SECP256R1()),
+            key=self.new_key(),
             rp_id=options["rp"]["id"],
             user_handle=options["user"]["id"],
         )

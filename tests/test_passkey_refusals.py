@@ -1,6 +1,8 @@
 """Each check that refuses a passkey's answer: a 401 problem, the challenge spent, and the passkeys
 and sessions tables as they were."""
 
+import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -27,7 +29,7 @@ REFUSALS: list[tuple[str, Tamper, str]] = [
     ("no user presence", {"flags": 0}, "not present"),
     ("no user verification", {"flags": UP}, "User verification is required"),
     ("bad signature", {"bad_signature": True}, "signature"),
-    ("counter going backwards", {"sign_count": 0}, "counter did not go up"),
+    ("counter going backwards", {"sign_count": 0}, "counter 0 after 1: a cloned authenticator"),
     ("create instead of get", {"type": "webauthn.create"}, "client data type"),
 ]
 
@@ -181,9 +183,18 @@ async def test_an_unknown_credential_is_refused(
     assert await counts(db_session) == (0, 0, [])
 
 
+NESTED = b64url(b"[" * 5000)
+
+
 @pytest.mark.parametrize(
     "credential",
-    [{}, {"response": []}, {"response": {"clientDataJSON": "!!"}}, {"id": 3, "response": "x"}],
+    [
+        {},
+        {"response": []},
+        {"response": {"clientDataJSON": "!!"}},
+        {"id": 3, "response": "x"},
+        {"response": {"clientDataJSON": NESTED}},
+    ],
 )
 async def test_a_malformed_answer_is_a_401_problem(
     client: httpx.AsyncClient, credential: dict[str, Any]
@@ -192,3 +203,46 @@ async def test_a_malformed_answer_is_a_401_problem(
 
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("field", ["rawId", "userHandle"])
+async def test_a_credential_id_or_user_handle_that_is_not_base64url_is_refused(
+    client: httpx.AsyncClient,
+    authenticator: Authenticator,
+    edith_with_a_passkey: dict[str, Any],
+    field: str,
+) -> None:
+    options = await request_options(client)
+    answer = authenticator.get(options)
+    (answer if field == "rawId" else answer["response"])[field] = "\ud800"
+
+    # Sent as JSON escapes: a lone surrogate has no UTF-8 form.
+    body = json.dumps({"credential": answer})
+    refused = await client.post(
+        "/auth/passkeys/authentication", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert refused.status_code == 401
+
+
+async def test_two_answers_with_one_counter_value_at_once_are_one_sign_in_and_one_clone(
+    client: httpx.AsyncClient,
+    authenticator: Authenticator,
+    edith_with_a_passkey: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    db_session: AsyncSession,
+) -> None:
+    first, second = await request_options(client), await request_options(client)
+    answers = [authenticator.get(options, sign_count=7) for options in (first, second)]
+
+    results = await asyncio.gather(
+        *(
+            client.post("/auth/passkeys/authentication", json={"credential": answer})
+            for answer in answers
+        )
+    )
+
+    assert sorted(response.status_code for response in results) == [200, 401]
+    assert "a cloned authenticator, or one answer used twice?" in caplog.text
+    _, sessions, used = await counts(db_session)
+    assert (sessions, used[0][0]) == (1, 7)

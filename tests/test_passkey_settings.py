@@ -23,6 +23,16 @@ def test_the_rp_id_is_the_public_urls_host_by_default() -> None:
     assert rp.requires_user_verification
 
 
+def test_origins_are_spelled_as_browsers_send_them() -> None:
+    rp = relying_party(
+        public_url="https://auth.example.com:443",
+        allowed_origins="http://app.example.com:80",
+        passkey_rp_id="example.com",
+    )
+
+    assert rp.origins == ("https://auth.example.com", "http://app.example.com")
+
+
 def test_the_cookie_domain_is_the_rp_id_when_no_rp_id_is_set() -> None:
     rp = relying_party(public_url="https://auth.example.com", cookie_domain="example.com")
 

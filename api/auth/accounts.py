@@ -18,9 +18,10 @@ from api.auth.events import (
     Actor,
     NewEvent,
 )
-from api.auth.passkey_sign_ins import PASSKEY, passkey_account, remove_passkeys
+from api.auth.passkey_sign_ins import passkey_account, remove_passkeys
 from api.auth.policy import NotAllowed
 from api.auth.providers.base import Identity
+from api.auth.providers.config import RESERVED_NAME as PASSKEY
 from api.auth.revocations import Revocations
 from api.store.events import append_events
 from api.store.groups import (

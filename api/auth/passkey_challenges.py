@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from webauthn.helpers import base64url_to_bytes
 
 from api.auth.one_time import OneTimeProofs
-from api.auth.providers.base import AssertionRejected
+from api.auth.passkey_errors import PasskeyRefused
 from api.auth.tokens import timed_serializer
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -23,10 +23,6 @@ _SALT = "signet.passkey"
 MAX_CLIENT_DATA_LENGTH = 4096
 
 Ceremony = Literal["registration", "authentication"]
-
-
-class PasskeyRefused(AssertionRejected):
-    """A passkey ceremony's answer that does not check out; `reason` is for logs only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,5 +110,6 @@ def _challenge_of(credential: dict[str, Any]) -> bytes:
         return base64url_to_bytes(challenge)
     except PasskeyRefused:
         raise
-    except (KeyError, TypeError, ValueError):  # json's and base64's errors are ValueErrors
+    # json's and base64's errors are ValueErrors; JSON nested thousands deep, a RecursionError.
+    except (KeyError, TypeError, ValueError, RecursionError):
         raise PasskeyRefused("clientDataJSON malformed") from None

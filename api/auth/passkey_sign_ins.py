@@ -4,13 +4,10 @@ in as, and the passkeys a trusted takeover of a user removes."""
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.events import PASSKEY_REMOVED, NewEvent
-from api.auth.passkey_challenges import PasskeyRefused
-from api.auth.providers.config import RESERVED_NAME as PASSKEY
-from api.store.passkeys import delete_passkeys_of, use_passkey
+from api.auth.passkey_errors import CounterNotIncreased, PasskeyRefused
+from api.store.passkeys import delete_passkeys_of, find_passkey, use_passkey
 from api.store.sign_in_writer import Account, Login, sign_in_event
 from api.store.tables import User
-
-__all__ = ["PASSKEY", "passkey_account", "remove_passkeys"]
 
 
 async def passkey_account(db: AsyncSession, login: Login, user: User | None) -> Account | Exception:
@@ -29,7 +26,11 @@ async def passkey_account(db: AsyncSession, login: Login, user: User | None) -> 
             now=login.now,
         )
     ):
-        return PasskeyRefused("passkey gone, or used again meanwhile")
+        passkey = await find_passkey(db=db, credential_id=claim.subject)
+        if passkey is None or passkey.email != claim.email:
+            return PasskeyRefused("the passkey was removed meanwhile")
+        counted = f"counter {claim.sign_count} after {passkey.sign_count}"
+        return CounterNotIncreased(f"passkey {passkey.id}: {counted}, by a sign-in meanwhile")
     return Account(email=claim.email)
 
 

@@ -3,6 +3,7 @@ are py_webauthn's; which challenge, credential and user belong together is check
 
 import logging
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,12 +16,12 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from api.auth.events import (
     PASSKEY_ADDED,
@@ -30,20 +31,35 @@ from api.auth.events import (
     NewEvent,
     current_request_id,
 )
-from api.auth.passkey_challenges import (
-    CHALLENGE_LIFETIME,
-    Challenges,
+from api.auth.passkey_challenges import CHALLENGE_LIFETIME, Challenges, email_digest
+from api.auth.passkey_errors import (
+    CounterNotIncreased,
+    EmailUnverified,
+    NoSuchPasskey,
+    PasskeyExists,
+    PasskeyNotAdded,
     PasskeyRefused,
-    email_digest,
 )
 from api.auth.providers.base import Identity, failures_logged
 from api.auth.rate_limit import SignInLimits
-from api.auth.webauthn_json import ALGORITHMS, descriptor_of, response_of, transports_of
+from api.auth.webauthn_json import (
+    ALGORITHMS,
+    BASE64URL,
+    UNREADABLE,
+    descriptor_of,
+    response_of,
+    transports_of,
+)
 from api.clock import Clock
 from api.config.passkeys import RelyingParty
 from api.observability.metrics import Metrics
 from api.store.events import append_events
-from api.store.passkey_tables import MAX_PASSKEY_NAME_LENGTH, PasskeyRow
+from api.store.passkey_tables import (
+    MAX_CREDENTIAL_ID_BYTES,
+    MAX_PASSKEY_NAME_LENGTH,
+    MAX_PUBLIC_KEY_LENGTH,
+    PasskeyRow,
+)
 from api.store.passkeys import (
     add_passkey,
     delete_passkey,
@@ -58,26 +74,6 @@ logger = logging.getLogger("signet.passkeys")
 
 TIMEOUT_MS = int(CHALLENGE_LIFETIME.total_seconds() * 1000)
 DEFAULT_NAME = "Passkey"
-
-
-class PasskeyNotAdded(Exception):
-    """The authenticator's answer to a registration does not check out; `reason` is for logs."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class PasskeyExists(Exception):
-    """That credential is registered already (to this user or another)."""
-
-
-class NoSuchPasskey(Exception):
-    """The user has no passkey of that id."""
-
-
-class EmailUnverified(Exception):
-    """Only a user whose email counts as verified may add a passkey."""
 
 
 class Passkeys:
@@ -139,6 +135,40 @@ class Passkeys:
             raise EmailUnverified(user.email)
         now = self._clock()
         try:
+            handle, verified = await self._verify_registration(user, credential, now=now)
+        except PasskeyNotAdded as refused:
+            logger.warning("passkey not added: %s", refused.reason)
+            raise
+        row = PasskeyRow(
+            id=secrets.token_urlsafe(16),
+            credential_id=bytes_to_base64url(verified.credential_id),
+            email=user.email,
+            user_handle=handle,
+            public_key=bytes_to_base64url(verified.credential_public_key),
+            sign_count=verified.sign_count,
+            name=(name or DEFAULT_NAME)[:MAX_PASSKEY_NAME_LENGTH],
+            transports=",".join(transports_of(credential)),
+            backed_up=verified.credential_backed_up,
+            created_at=now,
+        )
+        async with self._db_sessions() as db:
+            try:
+                await add_passkey(db=db, row=row)
+            except IntegrityError:
+                await db.rollback()
+                if await find_passkey(db=db, credential_id=row.credential_id) is None:
+                    raise PasskeyNotAdded("the user is gone") from None
+                raise PasskeyExists from None
+            await append_events(db=db, events=[self._event(PASSKEY_ADDED, user.email, row)])
+            await db.commit()
+        return row
+
+    async def _verify_registration(
+        self, user: User, credential: dict[str, Any], *, now: datetime
+    ) -> tuple[str, VerifiedRegistration]:
+        """The user handle offered and the checked credential; `PasskeyNotAdded` unless the
+        answer is to a challenge issued to `user` and passes every check."""
+        try:
             challenge, raw = await self._challenges.spend(credential, "registration", now=now)
             if challenge.email_digest != email_digest(user.email) or not challenge.user_handle:
                 raise PasskeyRefused("challenge issued to another user")
@@ -152,28 +182,13 @@ class Passkeys:
             )
         except PasskeyRefused as refused:
             raise PasskeyNotAdded(refused.reason) from None
-        except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as error:
+        except UNREADABLE as error:
             raise PasskeyNotAdded(str(error)[:200]) from None
-        row = PasskeyRow(
-            id=secrets.token_urlsafe(16),
-            credential_id=bytes_to_base64url(verified.credential_id),
-            email=user.email,
-            user_handle=challenge.user_handle,
-            public_key=bytes_to_base64url(verified.credential_public_key),
-            sign_count=verified.sign_count,
-            name=(name or DEFAULT_NAME)[:MAX_PASSKEY_NAME_LENGTH],
-            transports=",".join(transports_of(credential)),
-            backed_up=verified.credential_backed_up,
-            created_at=now,
-        )
-        async with self._db_sessions() as db:
-            try:
-                await add_passkey(db=db, row=row)
-            except IntegrityError:
-                raise PasskeyExists from None
-            await append_events(db=db, events=[self._event(PASSKEY_ADDED, user.email, row)])
-            await db.commit()
-        return row
+        if len(verified.credential_id) > MAX_CREDENTIAL_ID_BYTES:
+            raise PasskeyNotAdded("credential id longer than WebAuthn allows")
+        if len(bytes_to_base64url(verified.credential_public_key)) > MAX_PUBLIC_KEY_LENGTH:
+            raise PasskeyNotAdded("public key too long")
+        return challenge.user_handle, verified
 
     async def authentication_options(self, *, address: str) -> str:
         """Request options for signing in with any of this site's passkeys."""
@@ -195,16 +210,16 @@ class Passkeys:
 
     async def _verify(self, credential: dict[str, Any]) -> Identity:
         _, raw = await self._challenges.spend(credential, "authentication", now=self._clock())
-        credential_id = credential.get("rawId") or credential.get("id")
-        if not isinstance(credential_id, str):
-            raise PasskeyRefused("no credential id")
+        credential_id = credential.get("rawId")
+        if not isinstance(credential_id, str) or not BASE64URL.fullmatch(credential_id):
+            raise PasskeyRefused("no credential id, or not base64url")
         async with self._db_sessions() as db:
             row = await find_passkey(db=db, credential_id=credential_id)
         if row is None:
             raise PasskeyRefused("unknown credential")
         user_handle = response_of(credential).get("userHandle")
         if not isinstance(user_handle, str) or not secrets.compare_digest(
-            user_handle.encode(), row.user_handle.encode()
+            user_handle.encode("utf-8", "replace"), row.user_handle.encode()
         ):
             raise PasskeyRefused("the user handle is not the credential's")
         try:
@@ -218,23 +233,21 @@ class Passkeys:
                 credential_current_sign_count=0,
                 require_user_verification=self._rp.requires_user_verification,
             )
-        except (WebAuthnException, ValueError, TypeError, KeyError, AttributeError) as error:
+        except UNREADABLE as error:
             raise PasskeyRefused(str(error)[:200]) from None
         count = verified.new_sign_count
         if (count or row.sign_count) and count <= row.sign_count:
-            self._metrics.passkey_counter_regressed()
-            logger.warning(
-                "passkey %s: signature counter %d after %d (cloned authenticator?)",
-                row.id,
-                count,
-                row.sign_count,
-            )
-            raise PasskeyRefused("signature counter did not go up")
+            raise CounterNotIncreased(f"passkey {row.id}: counter {count} after {row.sign_count}")
         return Identity(
             email=row.email, subject=row.credential_id, email_verified=True, sign_count=count
         )
 
-    async def list(self, email: str) -> list[PasskeyRow]:
+    def report_clone(self, refused: CounterNotIncreased) -> None:
+        """Log and count a sign-in refused because the counter did not go up."""
+        self._metrics.passkey_counter_regressed()
+        logger.warning("%s: a cloned authenticator, or one answer used twice?", refused.reason)
+
+    async def of_user(self, email: str) -> list[PasskeyRow]:
         """The user's passkeys, oldest first."""
         async with self._db_sessions() as db:
             return await passkeys_of(db=db, email=email)

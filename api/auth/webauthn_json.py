@@ -1,10 +1,12 @@
 """WebAuthn's JSON forms, as the passkey ceremonies read and write them."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
 
 from api.store.passkey_tables import PasskeyRow
@@ -16,6 +18,11 @@ ALGORITHMS = [
     COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256,
 ]
 KNOWN_TRANSPORTS = frozenset(transport.value for transport in AuthenticatorTransport)
+# What reading a hostile answer may raise, in py_webauthn or in the JSON and base64 under it
+# (RecursionError: JSON nested thousands deep).
+UNREADABLE = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError, RecursionError)
+# A credential id or user handle as WebAuthn's JSON spells them: base64url, unpadded.
+BASE64URL = re.compile(r"[A-Za-z0-9_-]{1,1400}")
 
 
 def response_of(credential: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -65,13 +65,22 @@ def relying_party(
             "nor a registrable suffix of it: set SIGNET_PASSKEY_RP_ID to that host or a parent "
             "domain of it (e.g. example.com for auth.example.com)"
         )
-    origins = [own_origin]
-    for origin in allowed_origins:
+    origins = [as_browsers_send(own_origin)]
+    for origin in map(as_browsers_send, allowed_origins):
         if origin not in origins and within((urlsplit(origin).hostname or "").lower(), chosen):
             origins.append(origin)
     return RelyingParty(
         id=chosen, name=name, origins=tuple(origins), user_verification=user_verification
     )
+
+
+def as_browsers_send(origin: str) -> str:
+    """`origin` as a browser's clientDataJSON spells it: without its scheme's default port."""
+    parts = urlsplit(origin)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    if parts.port is not None and parts.port == default:
+        return f"{parts.scheme}://{parts.netloc.rpartition(':')[0]}"
+    return origin
 
 
 def within(host: str, rp_id: str) -> bool:

@@ -8,7 +8,9 @@ from sqlmodel import Field, SQLModel
 from api.store.tables import MAX_EMAIL_LENGTH, UTCDateTime
 
 # A credential id is at most 1023 bytes (WebAuthn), 1364 characters in base64url.
+MAX_CREDENTIAL_ID_BYTES = 1023
 MAX_CREDENTIAL_ID_LENGTH = 1400
+MAX_PUBLIC_KEY_LENGTH = 4096
 MAX_PASSKEY_NAME_LENGTH = 64
 
 
@@ -24,7 +26,7 @@ class PasskeyRow(SQLModel, table=True):
         foreign_key="users.email", ondelete="CASCADE", index=True, max_length=MAX_EMAIL_LENGTH
     )
     user_handle: str = Field(max_length=128)
-    public_key: str = Field(max_length=4096)
+    public_key: str = Field(max_length=MAX_PUBLIC_KEY_LENGTH)
     # The authenticator's signature counter (32 bits, unsigned); 0 where it keeps none.
     sign_count: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     name: str = Field(max_length=MAX_PASSKEY_NAME_LENGTH)

@@ -28,7 +28,12 @@ async def find_passkey(*, db: AsyncSession, credential_id: str) -> PasskeyRow | 
 
 async def user_handle_of(*, db: AsyncSession, email: str) -> str | None:
     """The user handle the user's passkeys carry, if they have any."""
-    statement = select(col(PasskeyRow.user_handle)).where(col(PasskeyRow.email) == email).limit(1)
+    statement = (
+        select(col(PasskeyRow.user_handle))
+        .where(col(PasskeyRow.email) == email)
+        .order_by(col(PasskeyRow.created_at), col(PasskeyRow.id))
+        .limit(1)
+    )
     handle: str | None = (await db.scalars(statement)).first()
     return handle
 

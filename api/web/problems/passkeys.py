@@ -3,8 +3,13 @@
 from collections.abc import Callable
 from typing import Any
 
-from api.auth.passkey_challenges import PasskeyRefused
-from api.auth.passkeys import EmailUnverified, NoSuchPasskey, PasskeyExists, PasskeyNotAdded
+from api.auth.passkey_errors import (
+    EmailUnverified,
+    NoSuchPasskey,
+    PasskeyExists,
+    PasskeyNotAdded,
+    PasskeyRefused,
+)
 from api.web.problems.types import PROBLEM_TYPE_BASE, Problem
 
 

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from starlette.convertors import StringConvertor, register_url_convertor
 
+from api.auth.passkey_errors import CounterNotIncreased
 from api.auth.passkeys import Passkeys
 from api.auth.providers.config import RESERVED_NAME as PASSKEY
 from api.auth.transports import BearerToken, Transport
@@ -157,7 +158,7 @@ async def passkeys_of_mine(
     authentication: Authenticated, passkeys: PasskeysDep
 ) -> list[PasskeyPublic]:
     """The signed-in user's passkeys, oldest first."""
-    return [public(row) for row in await passkeys.list(authentication.user.email)]
+    return [public(row) for row in await passkeys.of_user(authentication.user.email)]
 
 
 @router.patch(
@@ -204,14 +205,18 @@ async def sign_in_with_passkey(
     replacing: str | None = None,
 ) -> Response:
     """Sign in as whom the passkey's answer proves, as /auth/login (or /auth/token) does."""
-    signed_in = await services.auth.sign_in(
-        provider=PASSKEY,
-        verify=lambda: passkeys.verify(credential),
-        transport=transport,
-        address=address,
-        user_agent=user_agent,
-        replacing=replacing,
-    )
+    try:
+        signed_in = await services.auth.sign_in(
+            provider=PASSKEY,
+            verify=lambda: passkeys.verify(credential),
+            transport=transport,
+            address=address,
+            user_agent=user_agent,
+            replacing=replacing,
+        )
+    except CounterNotIncreased as refused:
+        passkeys.report_clone(refused)
+        raise
     return transport.login_response(
         user=signed_in.user, token=signed_in.token, max_age=signed_in.max_age
     )
