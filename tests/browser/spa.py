@@ -19,7 +19,8 @@ import * as client from "{signet}/auth/client.js";
 window.client = client;
 window.signetUrl = "{signet}";
 window.changes = [];
-</script></head><body><h1>An SPA elsewhere</h1></body></html>
+</script></head><body><h1>An SPA elsewhere</h1>
+<label>Email <input name="email" autocomplete="username webauthn"></label></body></html>
 """
 
 

@@ -54,6 +54,18 @@ def test_passkeys_from_an_spa_elsewhere(
     (listed,) = page.evaluate("() => signet.passkeys.list()")
     assert listed["last_used"] is not None
 
+    # Or from the autofill of the SPA's username field (conditional mediation; the virtual
+    # device picks her passkey at once). Given up (its signal aborted), it is not Signet's error.
+    page.evaluate("() => signet.signOut()")
+    given_up = "signet.passkeys.signIn({ conditional: true, signal: AbortSignal.abort() })"
+    aborted = refusal(page, given_up)
+    assert aborted is not None
+    assert (aborted["name"], aborted["signetError"]) == ("AbortError", False)
+    assert page.evaluate("() => signet.me()") is None
+    user = page.evaluate("() => signet.passkeys.signIn({ conditional: true })")
+    assert user["email"] == EDITH
+    assert changes(page) == [EDITH, None, EDITH, None, EDITH]
+
     # She renames it, then removes it: it no longer signs her in.
     renamed = page.evaluate("(id) => signet.passkeys.rename(id, 'Work laptop')", passkey["id"])
     assert renamed["name"] == "Work laptop"

@@ -111,19 +111,38 @@ def test_a_second_passkey_on_the_same_device_is_refused(
     assert len(authenticator.credentials()) == 1
 
 
-def test_the_sign_in_page_signs_edith_in_with_her_passkey_and_goes_on(
-    page: Page, server: Server, authenticator: Authenticator
-) -> None:
-    # Edith has a passkey, made through the demo, and is signed out.
+def has_a_passkey_and_is_signed_out(page: Page) -> None:
     page.goto("/")
     sign_in_as_anyone(page, EDITH)
     add_a_passkey(page, "Laptop")
     sign_out(page)
 
-    # An application sends her to Signet's sign-in page, to come back to the demo.
+
+def test_the_sign_in_page_offers_her_passkey_in_the_email_fields_autofill(
+    page: Page, server: Server, authenticator: Authenticator
+) -> None:
+    has_a_passkey_and_is_signed_out(page)
+
+    # An application sends her to Signet's sign-in page, to come back to the demo. The email
+    # field offers her passkey as she lands (the virtual device picks it at once, as she would
+    # from the autofill list): she is signed in and back where she began, typing nothing.
+    with page.expect_response("**/auth/passkeys/authentication") as answer:
+        page.goto("/auth/sign-in?return_to=/")
+    assert answer.value.status == 200
+    expect(page.locator("nav")).to_contain_text(f"Signed in as {EDITH}")
+    assert page.url == f"{server.url}/"
+
+
+def test_the_sign_in_pages_button_signs_her_in_where_there_is_no_autofill(
+    page: Page, server: Server, authenticator: Authenticator
+) -> None:
+    has_a_passkey_and_is_signed_out(page)
+    page.add_init_script("PublicKeyCredential.isConditionalMediationAvailable = async () => false")
+
     page.goto("/auth/sign-in?return_to=/")
     email = page.get_by_label("Email address")
     expect(email).to_have_attribute("autocomplete", "username webauthn")
+    expect(page.locator("#id_status")).to_have_count(0)  # still on the sign-in page
     page.get_by_role("button", name="Sign in with a passkey").click()
 
     # Signed in, she is back where she began.
@@ -134,13 +153,9 @@ def test_the_sign_in_page_signs_edith_in_with_her_passkey_and_goes_on(
 def test_without_a_return_to_the_sign_in_page_says_who_signed_in(
     page: Page, authenticator: Authenticator
 ) -> None:
-    page.goto("/")
-    sign_in_as_anyone(page, EDITH)
-    add_a_passkey(page, "Laptop")
-    sign_out(page)
+    has_a_passkey_and_is_signed_out(page)
 
     page.goto("/auth/sign-in")
-    page.get_by_role("button", name="Sign in with a passkey").click()
 
     expect(page.get_by_role("status")).to_have_text(f"You are signed in as {EDITH}.")
 
