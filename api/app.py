@@ -23,6 +23,7 @@ from api.web.routes import (
     admin,
     auth,
     check,
+    client,
     email,
     health,
     identities,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(sessions.router)
     app.include_router(sign_in_page.router)
     app.include_router(favicon.router)
+    app.include_router(client.router)
     app.include_router(admin.router)
     if settings.serves_docs:
         docs.mount_docs(app)

@@ -1,5 +1,7 @@
 """The demo SPA is served at / in development only."""
 
+import re
+
 import httpx
 
 from api.app import create_app
@@ -20,7 +22,10 @@ async def test_development_serves_the_demo_app(settings: Settings) -> None:
     assert 'id="id_login"' in page.text
     assert 'id="id_logout"' in page.text
     assert script.status_code == 200
-    assert 'credentials: "include"' in script.text
+    assert '<script type="module" src="/demo/app.js">' in page.text
+    assert 'import { createSignet } from "/auth/client.js";' in script.text
+    # Signet only through the client: the one fetch of its own is the identity provider's.
+    assert re.findall(r"fetch\(([^,)]+)", script.text) == ['"/dev-idp/assertions"']
 
 
 async def test_production_does_not_serve_the_demo_app(client: httpx.AsyncClient) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import Settings
 from api.mail.outbox import Outbox
-from api.web.sign_in_html import SIGN_IN_ERRORS, UNKNOWN_SIGN_IN_ERROR
+from api.web.sign_in_html import PASSKEY_SCRIPT, SIGN_IN_ERRORS, UNKNOWN_SIGN_IN_ERROR
 from tests.apps import APP_ORIGIN, serving
 from tests.mail import code_of
 from tests.test_email_sign_in import EDITH, email_settings
@@ -93,7 +93,7 @@ async def test_an_unknown_error_gets_the_generic_words_and_is_never_echoed(
 
     assert alert_of(page) == UNKNOWN_SIGN_IN_ERROR
     assert code not in page
-    assert "<script" not in page
+    assert scripts_of(page) == [PASSKEY_SCRIPT]  # the page's own, and nothing else
     assert "onerror" not in page
 
 
@@ -177,23 +177,37 @@ async def test_a_foreign_return_to_on_sign_out_still_signs_out_and_stays_here(
     assert (await client.get("/auth/me")).status_code == 401
 
 
+def scripts_of(page: str) -> list[str]:
+    return re.findall(r"<script[^>]*>(.*?)</script>", page, re.DOTALL)
+
+
+def digest_of(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def policy_of(response: httpx.Response) -> dict[str, str]:
+    return dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
+
+
 async def test_the_policy_allows_the_pages_own_style_and_nothing_from_elsewhere(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/auth/sign-in", params={"signet_error": "access_denied"})
 
-    policy = dict(
-        directive.strip().split(" ", 1)
-        for directive in response.headers["content-security-policy"].split(";")
-    )
+    policy = policy_of(response)
     (style,) = re.findall(r"<style>(.*?)</style>", response.text, re.DOTALL)
-    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     assert policy["default-src"] == "'none'"
-    assert policy["style-src"] == f"'sha256-{digest}'"  # this style, not any inline one
+    assert policy["style-src"] == f"'sha256-{digest_of(style)}'"  # this style, no other
     assert policy["img-src"] == "data:"  # the inline icon
     assert policy["frame-ancestors"] == "'none'"
-    assert "script-src" not in policy
-    assert "<script" not in response.text
+    # Passkeys are on: the one inline script by its hash, and the client it imports from here.
+    (script,) = scripts_of(response.text)
+    assert '<script type="module">' in response.text
+    assert policy["script-src"] == f"'sha256-{digest_of(script)}' 'self'"
+    assert policy["connect-src"] == "'self'"
     # Nothing in the page names another origin.
     assert not re.search(r'(src|href)="(https?:)?//', response.text)
     assert 'rel="icon" href="data:image/svg+xml,' in response.text
@@ -208,3 +222,41 @@ async def test_the_favicon_is_an_icon_cached_for_a_week(client: httpx.AsyncClien
     reserved, kind, count = struct.unpack("<HHH", response.content[:6])
     assert (reserved, kind, count) == (0, 1, 1)  # an ICO with one image
     assert response.content[6:8] == bytes([16, 16])
+
+
+async def test_the_page_offers_passkeys_from_the_button_and_the_email_fields_autofill(
+    client: httpx.AsyncClient,
+) -> None:
+    page = (await client.get("/auth/sign-in", params={"return_to": "/reports?x=1"})).text
+
+    # Hidden until the script shows it: without scripts, the page offers what works.
+    assert (
+        '<button type="button" id="passkey" class="secondary" hidden '
+        'data-return-to="/reports?x=1">Sign in with a passkey</button>'
+    ) in page
+    assert 'autocomplete="username webauthn"' in page
+
+
+async def test_a_foreign_return_to_is_not_where_a_passkey_sign_in_goes(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/auth/sign-in", params={"return_to": "https://evil.example/"})
+
+    assert response.status_code == 400
+    assert "data-return-to" not in response.text
+
+
+async def test_without_passkeys_the_page_has_no_script_and_no_script_may_run(
+    settings: Settings, engine: AsyncEngine, outbox: Outbox
+) -> None:
+    named = email_settings(settings, passkeys=False)
+    async with serving(named, mailer=outbox) as client:
+        response = await client.get("/auth/sign-in")
+
+    assert "<script" not in response.text
+    assert 'id="passkey"' not in response.text
+    assert 'autocomplete="email"' in response.text
+    policy = policy_of(response)
+    assert "script-src" not in policy
+    assert "connect-src" not in policy
+    assert policy["default-src"] == "'none'"

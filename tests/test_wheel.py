@@ -1,4 +1,5 @@
-"""Installed from a wheel (not editable, not a checkout), `signet migrate` finds its migrations."""
+"""Installed from a wheel (not editable, not a checkout), `signet migrate` finds its migrations
+and the browser client is there to serve."""
 
 import os
 import subprocess
@@ -40,6 +41,10 @@ def test_a_wheel_carries_the_migrations_and_signet_migrate_uses_them(tmp_path: P
     )
 
     assert migrated.returncode == 0, migrated.stderr
+    # The browser client, which /auth/client.js serves in production, is not Python: shipped too.
+    for name in ("client.js", "client.d.ts"):
+        shipped = installed / "api" / "web" / "client" / name
+        assert shipped.read_bytes() == (REPO / "api" / "web" / "client" / name).read_bytes()
     assert "Running upgrade 0006 -> 0007" in migrated.stderr
     assert (
         str(installed)

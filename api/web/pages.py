@@ -49,6 +49,7 @@ form { margin: 0; }
 .hint { color: var(--muted); font-size: .875rem; }
 .error { padding: .75rem 1rem; border-radius: .5rem; background: #fde8e8; color: #8a1c1c; }
 .status { padding: .75rem 1rem; border-radius: .5rem; background: #e7f4ec; color: #17502f; }
+[hidden] { display: none !important; }
 """
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 # A seal, in the tab: inline, so no page asks for /favicon.ico (which is there too).
@@ -75,17 +76,29 @@ PAGE = """<!doctype html>
 </body>
 </html>
 """
+POLICY = (
+    f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 HEADERS = {
     "Cache-Control": "no-store",
     # Nothing from anywhere but this page itself: its one style sheet (by hash) and its icon.
     # A page that signs someone in must not be framed (clickjacking), and the token in its
     # address must not leave the site in a Referer. Not no-referrer: browsers would then send
     # the page's own forms with `Origin: null`, which the origin check refuses.
-    "Content-Security-Policy": f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; "
-    "img-src data:; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": POLICY,
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+def script_policy(script: str) -> dict[str, str]:
+    """The policy for a page with one inline module script: that exact text (its hash), the
+    modules it imports from this origin (the client) and its calls to this origin; no other
+    inline script, and nothing from elsewhere."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    scripts = f"script-src 'sha256-{digest}' 'self'; connect-src 'self'"
+    return {"Content-Security-Policy": f"{POLICY}; {scripts}"}
 
 
 def page(

@@ -2,6 +2,7 @@
 signed in, and what each `signet_error` a redirect flow comes back with means, in words."""
 
 from html import escape
+from pathlib import Path
 
 # What a failed redirect sign-in means (routes/providers.py adds `?signet_error=<code>`; a
 # provider's own RFC 6749 error codes pass through). The demo's app.js says the same.
@@ -19,6 +20,8 @@ SIGN_IN_ERRORS = {
 }
 # Anything else (a code the provider made up, or one typed into the address bar): never echoed.
 UNKNOWN_SIGN_IN_ERROR = "Signing in did not work. Please try again."
+# Read once: the page's policy allows this exact text by its hash (pages.script_policy).
+PASSKEY_SCRIPT = (Path(__file__).parent / "client" / "sign_in_page.js").read_text()
 NOT_AN_ADDRESS = '<p class="error" role="alert">That is not an email address.</p>'
 
 
@@ -41,13 +44,27 @@ def provider_buttons(starts: list[tuple[str, str]]) -> str:
     return f'<ul class="providers" aria-label="Sign-in providers">{items}</ul>'
 
 
-def email_form(base: str, return_to: str, *, after_buttons: bool = False) -> str:
-    """The form that asks for a code by email (below an "or" when buttons come first)."""
+def passkey_button(return_to: str) -> str:
+    """ "Sign in with a passkey", hidden until the page's script (PASSKEY_SCRIPT) shows it: a
+    browser without scripts or WebAuthn never offers what it cannot do."""
+    return (
+        '<button type="button" id="passkey" class="secondary" hidden '
+        f'data-return-to="{escape(return_to)}">Sign in with a passkey</button>'
+        f'<script type="module">{PASSKEY_SCRIPT}</script>'
+    )
+
+
+def email_form(
+    base: str, return_to: str, *, after_buttons: bool = False, passkeys: bool = False
+) -> str:
+    """The form that asks for a code by email (below an "or" when buttons come first); with
+    passkeys, the field offers them in its autofill too (conditional mediation)."""
+    autocomplete = "username webauthn" if passkeys else "email"
     return (
         ('<p class="or">or</p>' if after_buttons else "")
         + f'<form method="post" action="{escape(base)}/auth/sign-in/email">'
         '<label for="email">Email address</label>'
-        '<input id="email" name="email" type="email" autocomplete="email" required '
+        f'<input id="email" name="email" type="email" autocomplete="{autocomplete}" required '
         'aria-describedby="email-hint">'
         f'<input type="hidden" name="return_to" value="{escape(return_to)}">'
         '<button type="submit">Email me a code</button>'

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.browser.spa import Spa
 from tests.servers import Server
+from tests.smtp_server import SmtpSink
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,6 +48,35 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     server = Server(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def spa() -> Iterator[Spa]:
+    """A single-page app on another origin, http://localhost:<its own port>."""
+    spa = Spa()
+    yield spa
+    spa.stop()
+
+
+@pytest.fixture
+def spa_mail() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def spa_server(tmp_path: Path, spa: Spa, spa_mail: SmtpSink) -> Iterator[Server]:
+    """Signet for `spa`: development's providers (dev's redirect flow, Persona, email), its mail
+    to `spa_mail`, and the SPA's origin allowed (CORS with credentials, its state changes, its
+    passkey ceremonies: localhost is the RP ID). A module uses it as its `server`."""
+    environment = {
+        "SIGNET_SMTP_URL": f"smtp://127.0.0.1:{spa_mail.port}",
+        "SIGNET_ALLOWED_ORIGINS": spa.url,
+    }
+    server = Server(tmp_path, default_providers=True, environment=environment)
+    spa.signet = server.url
     yield server
     server.stop()
 

@@ -45,7 +45,7 @@ class CorsPolicy:
         return {
             "allow_origins": list(self.allowed_origins),
             "allow_credentials": True,
-            "allow_methods": ["GET", "POST", "DELETE"],
+            "allow_methods": ["GET", "POST", "PATCH", "DELETE"],
             "allow_headers": ["Content-Type", "Authorization"],
             "expose_headers": list(self.expose_headers),
             "max_age": 600,

@@ -1,6 +1,7 @@
-"""The sign-in page for people who arrive without a SPA, no JavaScript: a button per provider,
-and where the email provider is offered, a form to ask for a code and one to enter it; what a
-provider's failed flow means, in words; who is signed in, and a button to sign out."""
+"""The sign-in page for people who arrive without a SPA, working without JavaScript: a button per
+provider, and where the email provider is offered, a form to ask for a code and one to enter it;
+what a provider's failed flow means, in words; who is signed in, and a button to sign out. With
+passkeys on, one inline script adds "Sign in with a passkey" and the email field's autofill."""
 
 from html import escape
 from typing import Annotated
@@ -23,13 +24,15 @@ from api.web.deps import (
     UserAgentDep,
 )
 from api.web.openapi import form_body
-from api.web.pages import error_page, form_fields, page
+from api.web.pages import error_page, form_fields, page, script_policy
 from api.web.problems import problem_responses
 from api.web.routes.email import sign_in_with
 from api.web.sign_in_html import (
     NOT_AN_ADDRESS,
+    PASSKEY_SCRIPT,
     code_form,
     email_form,
+    passkey_button,
     provider_buttons,
     sign_in_error,
     signed_in,
@@ -88,12 +91,14 @@ async def sign_in_page(
     offers_email = services.email_codes is not None
     if len(starts) == 1 and not offers_email and not alert:
         return RedirectResponse(starts[0][1], status_code=302, headers=NOT_STORED)
-    body = alert + provider_buttons(starts)
+    passkeys = settings.passkeys
+    body = alert + (passkey_button(target) if passkeys else "") + provider_buttons(starts)
     if offers_email:
-        body += email_form(base, target, after_buttons=bool(starts))
+        body += email_form(base, target, after_buttons=bool(starts), passkeys=passkeys)
     if not starts and not offers_email:
         body += "<p>No provider here signs in without the application's own page.</p>"
-    return page("Sign in", body, site=site, heading=f"Sign in to {site}")
+    headers = script_policy(PASSKEY_SCRIPT) if passkeys else None
+    return page("Sign in", body, site=site, heading=f"Sign in to {site}", headers=headers)
 
 
 @router.post(
