@@ -24,7 +24,7 @@ SIGNET = str(Path(sys.executable).with_name("signet"))
 def proxy(tmp_path: Path) -> Iterator[str]:
     """nginx's URL, with `signet dev` behind it, started from an empty folder."""
     nginx_port, signet_port = free_port(), free_port()
-    public_url = f"http://127.0.0.1:{nginx_port}"
+    public_url = f"http://localhost:{nginx_port}"
     # The recipe's settings alone: none of the environment's SIGNET_* variables.
     environment = {name: value for name, value in os.environ.items() if "SIGNET_" not in name}
     environment["SIGNET_PUBLIC_URL"] = public_url
@@ -63,7 +63,7 @@ def test_edith_signs_in_with_the_dev_provider_through_nginx(browser: Browser, pr
 
     # Signed out, the application's page sends Edith to the sign-in page, through nginx.
     page.goto(f"{proxy}/reports/2026")
-    expect(page.locator("h1")).to_have_text("Sign in to 127.0.0.1")
+    expect(page.locator("h1")).to_have_text("Sign in to localhost")
     page.click("text=Sign in with Dev")
 
     # The development provider's page, at nginx's address; she says who she is.
