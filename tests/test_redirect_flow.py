@@ -98,9 +98,14 @@ async def client(
     clock: FakeClock,
     http_client: httpx.AsyncClient,
     stub: tuple[StubProvider, respx.MockRouter],
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app offering corp, started once the stub provider answers (it asks at start)."""
-    async with serving(corp_settings(settings), clock=clock, http_client=http_client) as client:
+    """The app offering corp, started once the stub provider answers (it asks at start);
+    @pytest.mark.settings changes its settings for one test."""
+    marker = request.node.get_closest_marker("settings")
+    changes = marker.kwargs if marker is not None else {}
+    corp = corp_settings(settings).model_copy(update=changes)
+    async with serving(corp, clock=clock, http_client=http_client) as client:
         yield client
 
 
@@ -363,7 +368,8 @@ async def test_a_posted_id_token_is_accepted_once(
     assert (first.status_code, again.status_code) == (200, 401)
 
 
-async def test_the_sign_in_page_with_one_provider_goes_straight_to_it(
+@pytest.mark.settings(passkeys=False)
+async def test_the_sign_in_page_with_one_provider_and_no_passkeys_goes_straight_to_it(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/auth/sign-in", params={"return_to": "/app"})
@@ -375,6 +381,17 @@ async def test_the_sign_in_page_with_one_provider_goes_straight_to_it(
     )
 
 
+async def test_with_passkeys_the_sign_in_page_offers_them_beside_the_one_provider(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/auth/sign-in", params={"return_to": "/app"})
+
+    assert response.status_code == 200
+    assert "Sign in with a passkey" in response.text
+    assert "/auth/providers/corp/start?return_to=" in response.text
+
+
+@pytest.mark.settings(passkeys=False)
 async def test_the_sign_in_page_says_why_a_flow_failed_and_goes_on_once_one_works(
     client: httpx.AsyncClient, stub: tuple[StubProvider, respx.MockRouter]
 ) -> None:

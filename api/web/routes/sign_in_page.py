@@ -48,7 +48,7 @@ Param = Annotated[str | None, Query(max_length=4096)]
     summary="The sign-in page",
     response_class=HTMLResponse,
     responses={
-        302: {"description": "Straight to the one provider, when it is all there is."},
+        302: {"description": "Straight to the one provider, when it is the only way in."},
         303: {"description": "Signed in already: on to `return_to`."},
         **problem_responses(400, 422),
     },
@@ -88,10 +88,10 @@ async def sign_in_page(
         for config in services.providers.configs
         if (start := services.providers.start_url(config.name)) is not None
     ]
-    offers_email = services.email_codes is not None
-    if len(starts) == 1 and not offers_email and not alert:
+    offers_email, passkeys = services.email_codes is not None, settings.passkeys
+    # Straight to the one provider only when there is no other way in: a passkey is one.
+    if len(starts) == 1 and not offers_email and not passkeys and not alert:
         return RedirectResponse(starts[0][1], status_code=302, headers=NOT_STORED)
-    passkeys = settings.passkeys
     body = alert + (passkey_button(target) if passkeys else "") + provider_buttons(starts)
     if offers_email:
         body += email_form(base, target, after_buttons=bool(starts), passkeys=passkeys)
