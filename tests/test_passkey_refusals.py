@@ -30,7 +30,7 @@ REFUSALS: list[tuple[str, Tamper, str]] = [
     ("no user presence", {"flags": 0}, "not present"),
     ("no user verification", {"flags": UP}, "User verification is required"),
     ("bad signature", {"bad_signature": True}, "signature"),
-    ("counter going backwards", {"sign_count": 0}, "counter 0 after 1: a cloned authenticator"),
+    ("counter not going up", {"sign_count": 1}, "counter 1 after 1: a cloned authenticator"),
     ("create instead of get", {"type": "webauthn.create"}, "client data type"),
 ]
 

@@ -158,3 +158,18 @@ async def test_a_ceremony_begun_before_the_key_was_rotated_completes(
         response = await after.post("/auth/passkeys/authentication", json=answer)
 
     assert response.status_code == 200
+
+
+async def test_a_counter_that_falls_to_zero_signs_in_and_the_kept_count_still_judges(
+    client: httpx.AsyncClient,
+    authenticator: Authenticator,
+    edith_with_a_passkey: dict[str, Any],
+    db_session: AsyncSession,
+) -> None:
+    # Refused only when both counts are non-zero (a synced passkey may stop counting).
+    assert (await present(client, authenticator.get(await request_options(client)))).is_success
+    zero = await present(client, authenticator.get(await request_options(client), sign_count=0))
+    kept = (await counts(db_session))[2][0][0]
+    stale = await present(client, authenticator.get(await request_options(client), sign_count=1))
+
+    assert (zero.status_code, kept, stale.status_code) == (200, 1, 401)

@@ -236,7 +236,9 @@ class Passkeys:
         except UNREADABLE as error:
             raise PasskeyRefused(str(error)[:200]) from None
         count = verified.new_sign_count
-        if (count or row.sign_count) and count <= row.sign_count:
+        # Refused only when both count (the rule; WebAuthn L3 also flags a counter that
+        # fell to 0, which synced passkeys report, and leaves the choice to the relying party).
+        if count and row.sign_count and count <= row.sign_count:
             raise CounterNotIncreased(f"passkey {row.id}: counter {count} after {row.sign_count}")
         return Identity(
             email=row.email, subject=row.credential_id, email_verified=True, sign_count=count

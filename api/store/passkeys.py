@@ -77,19 +77,18 @@ async def use_passkey(
 ) -> bool:
     """Record a sign-in with the passkey: its new counter and `last_used`. False if it is gone,
     is no longer the user's, or a concurrent sign-in moved its counter to `sign_count` or past
-    it (the same signature used twice, or a cloned authenticator)."""
+    it (the same signature used twice, or a cloned authenticator). A counter of 0 is an
+    authenticator that counts nothing (any more): the one kept stays, to judge later counts."""
     counter = col(PasskeyRow.sign_count)
-    # An authenticator that keeps no counter always says 0; one that does must go up.
-    moved_on = counter == 0 if sign_count == 0 else counter < sign_count
-    statement = (
-        update(PasskeyRow)
-        .where(
-            col(PasskeyRow.credential_id) == credential_id,
-            col(PasskeyRow.email) == email,
-            moved_on,
+    owned = (col(PasskeyRow.credential_id) == credential_id, col(PasskeyRow.email) == email)
+    if sign_count == 0:
+        statement = update(PasskeyRow).where(*owned).values(last_used=now)
+    else:
+        statement = (
+            update(PasskeyRow)
+            .where(*owned, counter < sign_count)
+            .values(sign_count=sign_count, last_used=now)
         )
-        .values(sign_count=sign_count, last_used=now)
-    )
     result: CursorResult[tuple[()]] = await db.execute(statement)  # type: ignore[assignment]
     return result.rowcount == 1
 
